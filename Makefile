@@ -1,0 +1,39 @@
+# The two commands a fresh clone needs:  `make run`  and  `make test`.
+# Each creates the virtual environment on first use (and again when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIPELINE ?= slicing
+
+# Kedro's telemetry plugin must never prompt or call out.
+export DO_NOT_TRACK := 1
+export KEDRO_DISABLE_TELEMETRY := 1
+
+.PHONY: run test viz benchmark clean
+
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.$(if $(filter-out run,$*),[$*])'
+	touch $@
+
+## Run the whole slicing pipeline (ingest → slice report).
+run: $(VENV)/.installed-run
+	$(BIN)/kedro run --pipelines $(PIPELINE)
+
+## Run the test suite.
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Inspect the pipeline graph in the browser.
+viz: $(VENV)/.installed-run
+	$(BIN)/kedro viz run
+
+## Benchmarks (Snorkel is installed as the reference to compare against).
+benchmark: $(VENV)/.installed-benchmark
+	$(BIN)/python benchmarks/bench_apply.py
+	$(BIN)/python benchmarks/bench_slice_aware.py
+
+clean:
+	rm -rf $(VENV)

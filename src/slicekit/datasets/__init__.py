@@ -1,0 +1,1 @@
+"""Kedro datasets for slicekit's artifacts, each loadable without running pickled code."""

@@ -1,0 +1,24 @@
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import fit_vocabulary, vectorize
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    nodes = [
+        Node(
+            fit_vocabulary,
+            inputs=["comments_train", "params:featurize"],
+            outputs="vocabulary",
+            name="fit_vocabulary",
+        )
+    ]
+    for split in ("train", "valid", "test"):
+        nodes.append(
+            Node(
+                vectorize,
+                inputs=[f"comments_{split}", "vocabulary", "params:featurize"],
+                outputs=f"X_{split}",
+                name=f"vectorize_{split}",
+            )
+        )
+    return Pipeline(nodes)

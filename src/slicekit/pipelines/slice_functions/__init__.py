@@ -1,0 +1,5 @@
+"""Apply the configured slicing functions to every split, persisting the slice matrices."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
