@@ -9,6 +9,7 @@ PIPELINE ?= slicing
 # Kedro's telemetry plugin must never prompt or call out.
 export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
+export MLFLOW_DISABLE_TELEMETRY := true
 
 .PHONY: run test viz benchmark clean
 

@@ -14,6 +14,7 @@ SHARED_COPY = PROJECT_ROOT.parent / "shared" / "data" / "youtube_spam"
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ.pop("MLFLOW_TRACKING_URI", None)  # a developer's own server must not catch test runs
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from slicekit.pipelines import (
     baseline,
     data_processing,
     featurize,
+    reporting,
+    slice_aware,
     slice_functions,
     slice_scoring,
 )
@@ -19,6 +21,8 @@ STEPS = {
     "slice_functions": slice_functions,
     "baseline": baseline,
     "slice_scoring": slice_scoring,
+    "slice_aware": slice_aware,
+    "reporting": reporting,
 }
 
 
@@ -26,4 +30,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = {name: module.create_pipeline() for name, module in STEPS.items()}
     pipelines["slicing"] = sum(pipelines.values(), Pipeline([]))
     pipelines["__default__"] = pipelines["slicing"]
+    # Not part of `slicing`: slice matrices for inputs too large for memory (engine from parameters).
+    pipelines["slice_functions_large"] = slice_functions.create_large_pipeline()
     return pipelines

@@ -4,7 +4,8 @@ Importable without Kedro or MLflow; public names and signatures follow Snorkel's
 (``snorkel.slicing``, ``snorkel.preprocess``, ``snorkel.analysis``).
 """
 
-from slicekit.slicing.apply import PandasSFApplier, slice_dataframe
+from slicekit.slicing.apply import PandasSFApplier, VectorizedOutputError, slice_dataframe
+from slicekit.slicing.dask_apply import DaskSFApplier
 from slicekit.slicing.data_point import DataPoint
 from slicekit.slicing.errors import SlicingFunctionError
 from slicekit.slicing.metrics import METRICS, metric_score
@@ -12,7 +13,29 @@ from slicekit.slicing.preprocess import Preprocessor, preprocessor
 from slicekit.slicing.scorer import Scorer, slice_scores_table
 from slicekit.slicing.slicing_function import SlicingFunction, slicing_function
 
+#: Torch-based names, imported on first use so that slicing functions and their
+#: worker processes do not pay for importing torch.
+_LAZY = {
+    "OversampledClassifier": "slicekit.slicing.oversampling",
+    "SliceAwareClassifier": "slicekit.slicing.slice_model",
+    "SliceDataset": "slicekit.slicing.slice_data",
+    "Trainer": "slicekit.slicing.trainer",
+    "build_backbone": "slicekit.slicing.backbones",
+    "make_slice_dataloader": "slicekit.slicing.slice_data",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    *_LAZY,
+    "DaskSFApplier",
     "DataPoint",
     "METRICS",
     "PandasSFApplier",
@@ -20,6 +43,7 @@ __all__ = [
     "Scorer",
     "SlicingFunction",
     "SlicingFunctionError",
+    "VectorizedOutputError",
     "metric_score",
     "preprocessor",
     "slice_dataframe",

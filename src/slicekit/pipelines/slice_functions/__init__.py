@@ -1,5 +1,5 @@
 """Apply the configured slicing functions to every split, persisting the slice matrices."""
 
-from .pipeline import create_pipeline
+from .pipeline import create_large_pipeline, create_pipeline
 
-__all__ = ["create_pipeline"]
+__all__ = ["create_large_pipeline", "create_pipeline"]

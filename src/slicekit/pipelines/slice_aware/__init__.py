@@ -1,0 +1,5 @@
+"""Slice-based learning: train a slice-aware classifier (and an oversampling rival), score test per slice."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

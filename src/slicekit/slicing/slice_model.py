@@ -1,0 +1,313 @@
+"""Slice-aware classifier (Slice-based Learning, Chen et al., NeurIPS 2019), as Snorkel's.
+
+A shared backbone feeds, for every slice plus the implicit ``base`` slice that
+holds every row: an indicator head (is the row in the slice?), an expert
+transform and a prediction head shared by all slices (trained on the slice's
+members only). Attention over slices, from indicator probability × predictor
+confidence, mixes the experts' representations into the one the final head
+predicts from. All slices run as batched tensor operations, so adding slices
+adds no Python-level work.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from slicekit.slicing import backbones
+from slicekit.slicing.apply import to_recarray
+from slicekit.slicing.metrics import METRICS
+from slicekit.slicing.scorer import DEFAULT_TABLE_METRICS, Scorer, slice_scores_table
+from slicekit.slicing.slice_data import (
+    NO_LABEL,
+    Batch,
+    SliceDataset,
+    make_slice_dataloader,
+    pass_batch,
+)
+from slicekit.slicing.trainer import Trainer, seeded
+
+#: Name of the implicit slice that holds every row.
+BASE_SLICE = "base"
+
+ScoreData = DataLoader | Sequence[DataLoader] | tuple[Any, Any, Any]
+
+
+def default_metrics(n_classes: int) -> list[str]:
+    """Binary-only metrics (precision, recall, f1) would fail on multi-class labels."""
+    return list(DEFAULT_TABLE_METRICS) if n_classes == 2 else ["accuracy", "f1_micro", "f1_macro"]
+
+
+class SliceClassifierBase(nn.Module):
+    """What every slice-trained classifier here shares: construction from a backbone spec,
+    sklearn-style ``fit``/``predict``, per-slice scoring, and a JSON-able config.
+
+    Subclasses build ``self.base_architecture`` (the backbone module) and implement
+    ``logits(X)`` (final head) and ``loss_terms(batch)`` (with the final head's term as ``"main"``).
+    """
+
+    def __init__(
+        self,
+        base_architecture: backbones.BackboneSpec | nn.Module,
+        head_dim: int,
+        slice_names: Sequence[str],
+        scorer: Scorer | None = None,
+        n_classes: int = 2,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        names = list(slice_names)
+        if len(set(names)) != len(names):
+            raise ValueError(f"slice_names must be unique; got {names}.")
+        if BASE_SLICE in names:
+            raise ValueError(f"{BASE_SLICE!r} is the implicit all-rows slice; remove it from slice_names.")
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2; got {n_classes}.")
+        if isinstance(base_architecture, Mapping) and backbones.output_dim(base_architecture) != head_dim:
+            raise ValueError(
+                f"head_dim={head_dim} but the backbone spec outputs "
+                f"{backbones.output_dim(base_architecture)} features; they must be equal."
+            )
+        self.backbone_spec = dict(base_architecture) if isinstance(base_architecture, Mapping) else None
+        self.head_dim = int(head_dim)
+        self.slice_names = names
+        self.scorer = scorer or Scorer(metrics=default_metrics(n_classes))
+        self.n_classes = int(n_classes)
+        self.seed = seed
+
+    # -- configuration ------------------------------------------------------------------
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as JSON-able values (the backbone as its spec, or ``None``)."""
+        custom = [name for name in self.scorer.metrics if name not in METRICS]
+        if custom:
+            raise ValueError(f"Custom metric functions {custom} cannot be stored in a JSON config.")
+        return {
+            "base_architecture": self.backbone_spec,
+            "head_dim": self.head_dim,
+            "slice_names": list(self.slice_names),
+            "metrics": list(self.scorer.metrics),
+            "n_classes": self.n_classes,
+            "seed": self.seed,
+            **self.extra_config(),
+        }
+
+    def extra_config(self) -> dict[str, Any]:
+        """Subclass-specific constructor arguments for :meth:`get_config`."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], base_architecture: nn.Module | None = None):
+        """An untrained model from :meth:`get_config`'s output (load a state dict into it).
+
+        A model whose backbone was a module, not a spec, needs that module passed in.
+        """
+        arguments = dict(config)
+        metrics = arguments.pop("metrics")
+        if arguments["base_architecture"] is None:
+            if base_architecture is None:
+                raise ValueError("This config's backbone was a module, not a spec: pass base_architecture.")
+            arguments["base_architecture"] = base_architecture
+        return cls(scorer=Scorer(metrics=metrics), **arguments)
+
+    # -- data ---------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def make_slice_dataloader(
+        self, dataset: SliceDataset, S: np.recarray, **dataloader_kwargs: Any
+    ) -> DataLoader:
+        """A dataloader whose batches carry ``S``'s memberships, checked against ``slice_names``."""
+        if not dataset.has_labels:
+            raise ValueError(f"{dataset.name}/{dataset.split} has no gold labels to train or score on.")
+        return make_slice_dataloader(dataset, S, self.slice_names, **dataloader_kwargs)
+
+    def _loader(self, X: Any, S: Any, y: Any, batch_size: int, shuffle: bool = False, split: str = "train"):
+        return self.make_slice_dataloader(
+            SliceDataset(X, y, split=split), S, batch_size=batch_size, shuffle=shuffle
+        )
+
+    # -- training (sklearn manners) -----------------------------------------------------
+
+    def fit(
+        self,
+        X: Any,
+        S: np.recarray,
+        y: Any,
+        valid: tuple[Any, np.recarray, Any] | None = None,
+        batch_size: int = 64,
+        trainer: Trainer | None = None,
+    ):
+        """Train on ``(X, S, y)``; ``valid = (X, S, y)`` enables early stopping. Returns ``self``."""
+        train_loader = self._loader(X, S, y, batch_size, shuffle=True)
+        valid_loader = None if valid is None else self._loader(*valid, batch_size=4096, split="valid")
+        (trainer or Trainer()).fit(self, [train_loader], valid_dataloader=valid_loader)
+        return self
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """The training objective: the sum of :meth:`loss_terms`."""
+        return torch.stack(list(self.loss_terms(batch).values())).sum()
+
+    def loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def logits(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    # -- inference ------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _collect(self, loaders: Sequence[DataLoader]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Gold labels, final-head probabilities and slice memberships over every batch."""
+        was_training = self.training
+        self.eval()
+        golds, probs, memberships = [], [], []
+        try:
+            for loader in loaders:
+                for batch in loader:
+                    logits = self.logits(batch["X"].to(self.device))
+                    probs.append(F.softmax(logits, dim=1).cpu())
+                    golds.append(batch["y"])
+                    if "S" in batch:
+                        memberships.append(batch["S"])
+        finally:
+            self.train(was_training)
+        S = torch.cat(memberships).numpy() if memberships else None
+        return torch.cat(golds).numpy(), torch.cat(probs).numpy(), S
+
+    def predict_proba(self, X: Any, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities from the final head, shape ``(n, n_classes)``."""
+        loader = DataLoader(SliceDataset(X), batch_size=batch_size, collate_fn=pass_batch)
+        return self._collect([loader])[1]
+
+    def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
+        return self.predict_proba(X, batch_size).argmax(axis=1)
+
+    def score_slices(
+        self, data: ScoreData, as_dataframe: bool = False
+    ) -> dict[str, dict[str, float]] | pd.DataFrame:
+        """Every slice (and ``overall``) scored on the FINAL head, as Snorkel's ``score_slices``.
+
+        ``data`` is a slice dataloader, a list of them (their rows pooled), or ``(X, S, y)``.
+        The dataframe is :func:`slice_scores_table`'s: ``slice, n, n_positive`` then the metrics.
+        """
+        if isinstance(data, tuple):
+            loaders = [self._loader(*data, batch_size=4096, split="test")]
+        else:
+            loaders = [data] if isinstance(data, DataLoader) else list(data)
+        golds, probs, S = self._collect(loaders)
+        if S is None:
+            raise ValueError("score_slices needs slice memberships: use make_slice_dataloader or (X, S, y).")
+        S = to_recarray(S.astype(np.int64), self.slice_names)
+        preds = probs.argmax(axis=1)
+        if as_dataframe:
+            return slice_scores_table(S, golds, preds, probs, metrics=list(self.scorer.metrics))
+        return self.scorer.score_slices(S, golds, preds, probs)
+
+
+class SliceAwareOutput(NamedTuple):
+    """Everything one forward pass computes; slices are ordered ``slice_names + ["base"]``."""
+
+    logits: torch.Tensor  # [batch, n_classes] final head
+    indicator_logits: torch.Tensor  # [batch, n_slices] one membership logit per slice
+    slice_logits: torch.Tensor  # [batch, n_slices, n_classes] shared prediction head per expert
+    attention: torch.Tensor  # [batch, n_slices] softmax weights of the experts
+
+
+class SliceAwareClassifier(SliceClassifierBase):
+    """Snorkel's ``SliceAwareClassifier`` as one module, for binary or multi-class labels.
+
+    ``base_architecture`` is a backbone spec (see :mod:`slicekit.slicing.backbones`) or
+    any module mapping a batch of ``X`` to ``[batch, head_dim]``. ``temperature`` scales
+    the attention logits; ``seed`` fixes the initial weights.
+    """
+
+    def __init__(
+        self,
+        base_architecture: backbones.BackboneSpec | nn.Module,
+        head_dim: int,
+        slice_names: Sequence[str],
+        scorer: Scorer | None = None,
+        n_classes: int = 2,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(base_architecture, head_dim, slice_names, scorer, n_classes, seed)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive; got {temperature}.")
+        self.temperature = float(temperature)
+        n_slices = len(self.slice_names) + 1
+        with seeded(seed):
+            self.base_architecture = backbones.as_module(base_architecture)
+            self.indicator_head = nn.Linear(head_dim, n_slices)
+            bound = 1 / math.sqrt(head_dim)  # nn.Linear's default initialisation, per expert
+            self.expert_weight = nn.Parameter(
+                torch.empty(n_slices, head_dim, head_dim).uniform_(-bound, bound)
+            )
+            self.expert_bias = nn.Parameter(torch.empty(n_slices, head_dim).uniform_(-bound, bound))
+            self.slice_head = nn.Linear(head_dim, n_classes)
+            self.final_head = nn.Linear(head_dim, n_classes)
+
+    @property
+    def all_slice_names(self) -> list[str]:
+        return [*self.slice_names, BASE_SLICE]
+
+    def extra_config(self) -> dict[str, Any]:
+        return {"temperature": self.temperature}
+
+    def forward(self, X: torch.Tensor) -> SliceAwareOutput:
+        """All slices at once: one einsum applies every expert to the shared features.
+
+        A slice's attention logit is its indicator probability times its predictor's
+        confidence (its largest class probability; Snorkel, binary-only, uses the
+        positive class's), over ``temperature``.
+        """
+        features = self.base_architecture(X)
+        indicator_logits = self.indicator_head(features)
+        experts = torch.einsum("bd,kde->bke", features, self.expert_weight) + self.expert_bias
+        slice_logits = self.slice_head(experts)
+        confidence = F.softmax(slice_logits, dim=-1).amax(dim=-1)
+        attention = F.softmax(torch.sigmoid(indicator_logits) * confidence / self.temperature, dim=1)
+        combined = torch.einsum("bk,bkd->bd", attention, experts)
+        return SliceAwareOutput(self.final_head(combined), indicator_logits, slice_logits, attention)
+
+    def logits(self, X: torch.Tensor) -> torch.Tensor:
+        return self(X).logits
+
+    def loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Cross-entropy of the final head, the indicators and each slice's predictions on its members.
+
+        Each slice's predictor term is the mean over its members in the batch (zero when it
+        has none), so a predictor head gets no gradient from rows outside its slice.
+        """
+        if "S" not in batch:
+            raise ValueError("Training batches need slice memberships: use make_slice_dataloader.")
+        output = self(batch["X"])
+        y = batch["y"]
+        labelled = (y != NO_LABEL).float()
+        membership = torch.cat([batch["S"], torch.ones_like(batch["S"][:, :1])], dim=1)
+        n_slices = membership.shape[1]
+        indicator = F.binary_cross_entropy_with_logits(
+            output.indicator_logits, membership, reduction="none"
+        ).mean(dim=0)
+        per_row = F.cross_entropy(
+            output.slice_logits.reshape(-1, self.n_classes),
+            y.clamp(min=0).repeat_interleave(n_slices),
+            reduction="none",
+        ).view(-1, n_slices)
+        active = membership * labelled.unsqueeze(1)
+        predictor = (per_row * active).sum(dim=0) / active.sum(dim=0).clamp(min=1)
+        return {
+            "main": F.cross_entropy(output.logits, y, ignore_index=NO_LABEL),
+            "indicator": indicator.sum(),
+            "predictor": predictor.sum(),
+        }

@@ -1,0 +1,209 @@
+"""The ``reporting`` pipeline, run through a KedroSession on seeded catalog inputs, and as the
+last step of ``slicing``."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kedro.framework.project import configure_project
+from kedro.framework.session import KedroSession
+
+from slicekit.pipeline_registry import STEPS, register_pipelines
+from slicekit.pipelines.reporting.nodes import MODEL_SCORES
+from slicekit.reporting import IMAGE_FILES
+from slicekit.slicing import slice_scores_table
+from slicekit.slicing.apply import to_recarray
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SF_NAMES = ["short_comment", "keyword_please", "regex_check_out"]
+SPLIT_ROWS = {"train": 90, "valid": 30, "test": 60}
+METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc"]
+#: The display names the runs below give the models (``reporting.models``, overridden at run time).
+DISPLAY = {"baseline": "LR baseline", "oversampled": "Oversampled LR", "slice_aware": "SBL <slice-aware>"}
+
+REPORT = "data/08_reporting"
+REPORT_FILES = ["slice_report.html", "slice_report.md", *IMAGE_FILES.values()]
+TABLE_FILES = ["slice_scores_by_model.csv", "slice_coverage.csv", "slice_overlap_train.csv"]
+
+
+def project_copy(destination: Path) -> Path:
+    """pyproject.toml, conf/ and empty data layers: a session there writes nothing into the repo."""
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
+    shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
+    shutil.copy(PROJECT_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
+    (destination / "conf" / "local").mkdir()
+    (destination / "src").mkdir()  # the package is installed; kedro only checks src/ exists
+    for layer in (PROJECT_ROOT / "data").iterdir():
+        if layer.is_dir():
+            (destination / "data" / layer.name).mkdir(parents=True)
+    return destination
+
+
+@contextmanager
+def session(project: Path, runtime_params: dict | None = None):
+    """A KedroSession on ``project``, run from inside it: hooks that write to the working
+    directory (kedro-viz's .viz/, the log file) write there, not into the repo."""
+    configure_project("slicekit")
+    previous = Path.cwd()
+    os.chdir(project)
+    try:
+        with KedroSession.create(project_path=project, runtime_params=runtime_params) as kedro_session:
+            yield kedro_session
+    finally:
+        os.chdir(previous)
+
+
+def run_reporting(project: Path) -> None:
+    with session(project, {"reporting": {"models": DISPLAY}}) as kedro_session:
+        kedro_session.run(pipeline_names=["reporting"])
+
+
+def seeded_tables(seed: int = 7) -> tuple[dict[str, np.recarray], dict[str, object]]:
+    """Slice matrices for each split, and per-slice test scores of three models that differ."""
+    rng = np.random.default_rng(seed)
+    matrices = {
+        split: to_recarray((rng.random((rows, len(SF_NAMES))) < [0.4, 0.2, 0.1]).astype(int), SF_NAMES)
+        for split, rows in SPLIT_ROWS.items()
+    }
+    golds = rng.integers(0, 2, SPLIT_ROWS["test"])
+    tables = {}
+    for key, flip in zip(MODEL_SCORES, (0.3, 0.2, 0.1)):
+        preds = np.where(rng.random(len(golds)) < flip, 1 - golds, golds)
+        p1 = np.clip(preds * 0.7 + rng.random(len(golds)) * 0.3, 0, 1)
+        probs = np.column_stack([1 - p1, p1])
+        tables[key] = slice_scores_table(matrices["test"], golds, preds, probs, metrics=METRICS)
+    return matrices, tables
+
+
+def seed_inputs(project: Path, matrices: dict, tables: dict) -> None:
+    """Save the pipeline's inputs through the project's own catalog, where it will read them."""
+    with session(project) as kedro_session:
+        catalog = kedro_session.load_context().catalog
+        for split, S in matrices.items():
+            catalog.save(f"slice_matrix_{split}", S)
+        for key, dataset in MODEL_SCORES.items():
+            catalog.save(dataset, tables[key])
+
+
+def digests(project: Path, names: list[str]) -> dict[str, str]:
+    return {name: hashlib.sha256((project / REPORT / name).read_bytes()).hexdigest() for name in names}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    matrices, tables = seeded_tables()
+    project = project_copy(tmp_path_factory.mktemp("reporting_project"))
+    seed_inputs(project, matrices, tables)
+    for dataset in MODEL_SCORES.values():  # the catalog really wrote them to disk
+        assert (project / REPORT / f"{dataset}.csv").is_file(), dataset
+    return project, tables
+
+
+@pytest.fixture(scope="module")
+def reported(seeded):
+    project, tables = seeded
+    run_reporting(project)
+    return project, tables
+
+
+def test_every_report_file_and_table_is_written(reported):
+    project, _ = reported
+    for name in REPORT_FILES + TABLE_FILES:
+        assert (project / REPORT / name).stat().st_size > 0, name
+
+
+def _f1_rows(html: str) -> dict[str, list[str]]:
+    section = html.split('id="per-slice"')[1].split('id="all-metrics"')[0]
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        if cells:  # the header row has <th> cells only
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_html_compares_the_three_models_named_by_the_parameters(reported):
+    project, tables = reported
+    html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
+    assert "SBL &lt;slice-aware&gt;" in html and "SBL <slice-aware>" not in html
+    for key, dataset in MODEL_SCORES.items():
+        assert f"<code>{dataset}</code>" in html
+    rows = _f1_rows(html)
+    assert list(rows) == ["overall", *SF_NAMES]
+    baseline = tables["baseline"].set_index("slice")
+    for slice_name, cells in rows.items():
+        expected = [
+            slice_name, str(baseline.loc[slice_name, "n"]), str(baseline.loc[slice_name, "n_positive"]),
+            *[f"{tables[key].set_index('slice').loc[slice_name, 'f1']:.3f}" for key in MODEL_SCORES],
+        ]
+        assert cells == expected
+
+
+def test_html_embeds_exactly_the_png_files(reported):
+    project, _ = reported
+    html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
+    assert re.findall(r'\b(?:src|href)="(?!data:image/png;base64,|#)([^"]*)"', html) == []
+    embedded = [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
+    files = [(project / REPORT / IMAGE_FILES[key]).read_bytes() for key in ("slice_metric", "slice_coverage", "slice_overlap")]
+    assert embedded == files
+
+
+def test_markdown_links_resolve_to_the_pngs_beside_it(reported):
+    project, _ = reported
+    markdown_path = project / REPORT / "slice_report.md"
+    markdown = markdown_path.read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert sorted(links) == sorted(IMAGE_FILES.values())
+    for link in links:
+        assert (markdown_path.parent / link).is_file(), link
+    assert "| model | Accuracy | Precision | Recall | F1 | ROC AUC |" in markdown
+    assert len(re.findall(r"^\|[^\n]*\| LR baseline \| \d\.\d{3} \|", markdown, flags=re.M)) == 1 + len(SF_NAMES)
+
+
+def test_rerun_on_the_same_inputs_is_byte_identical(reported):
+    project, _ = reported
+    before = digests(project, REPORT_FILES + TABLE_FILES)
+    run_reporting(project)
+    assert digests(project, REPORT_FILES + TABLE_FILES) == before
+
+
+def test_a_failed_run_leaves_the_previous_report_whole(reported, tmp_path):
+    project = tmp_path / "copy"
+    shutil.copytree(reported[0], project)
+    before = digests(project, REPORT_FILES)
+    _, tables = seeded_tables()
+    shrunk = tables["slice_aware"].iloc[:-1]  # scored on one slice fewer than the others
+    with session(project) as kedro_session:
+        kedro_session.load_context().catalog.save(MODEL_SCORES["slice_aware"], shrunk)
+    with pytest.raises(ValueError, match="different slices"):
+        run_reporting(project)
+    assert digests(project, REPORT_FILES) == before
+
+
+def test_reporting_is_the_last_step_of_slicing_and_reads_only_what_slicing_writes():
+    pipelines = register_pipelines()
+    assert list(STEPS)[-1] == "reporting"
+    reporting_nodes = {node.name for node in pipelines["reporting"].nodes}
+    assert {n.name for n in pipelines["slicing"].nodes} >= reporting_nodes
+    produced = pipelines["slicing"].all_outputs()
+    needed = {name for name in pipelines["reporting"].inputs() if not name.startswith("params:")}
+    assert needed - produced == set(), "the report reads datasets no step of slicing writes"
+    assert set(MODEL_SCORES.values()) <= needed
+
+
+def test_full_slicing_run_reports_the_tutorial_baseline(slicing_run):
+    html = (slicing_run / REPORT / "slice_report.html").read_text(encoding="utf-8")
+    rows = _f1_rows(html)
+    assert rows["overall"][:4] == ["overall", "250", "118", "0.925"]
+    assert rows["short_comment"][:4] == ["short_comment", "92", "8", "0.667"]
+    assert len(rows["overall"]) == 3 + len(MODEL_SCORES)
+    for name in IMAGE_FILES.values():
+        assert (slicing_run / REPORT / name).is_file()
