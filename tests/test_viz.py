@@ -65,7 +65,7 @@ def test_build_holds_every_node_of_slicing(viz_build):
     tasks = {node["name"] for node in graph["nodes"] if node["type"] == "task" and "slicing" in node["pipelines"]}
     expected = {node.name for node in register_pipelines()["slicing"].nodes}
     assert tasks == expected
-    assert {"render_slice_report", "score_baseline_slices", "split_comments"} <= tasks
+    assert {"render_slice_report", "score_baseline_slices_test", "score_baseline_slices_valid", "split_comments"} <= tasks
     pipelines = {p["id"] for p in graph["pipelines"]}
     assert {"slicing", "reporting", "__default__"} <= pipelines
 

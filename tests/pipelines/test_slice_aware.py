@@ -88,9 +88,14 @@ def test_pipeline_reads_only_catalogued_inputs_and_writes_the_catalogued_outputs
         "slice_matrix_train", "slice_matrix_valid", "slice_matrix_test",
         "params:slice_aware", "params:slice_scoring.metrics",
     }
-    assert pipeline.outputs() == {"slice_aware_slice_scores", "oversampled_slice_scores"}
+    assert pipeline.outputs() == {
+        f"{model}_slice_scores{suffix}"
+        for model in ("slice_aware", "oversampled")
+        for suffix in ("", "_train", "_valid")
+    }
     assert {n.name for n in pipeline.nodes} == {
-        "train_slice_aware", "score_slice_aware_slices", "train_oversampled", "score_oversampled_slices",
+        "train_slice_aware", "train_oversampled",
+        *(f"score_{model}_slices_{split}" for model in ("slice_aware", "oversampled") for split in ("train", "valid", "test")),
     }
 
 
@@ -100,11 +105,14 @@ def test_project_catalog_and_parameters_configure_every_dataset_the_pipeline_nam
     for name in ("slice_aware_model", "oversampled_model"):
         assert isinstance(catalog[name], SliceModelDataset)
         assert catalog[name].metadata["kedro-viz"]["layer"] == "models"
-    for name in ("slice_aware_slice_scores", "oversampled_slice_scores"):
-        assert isinstance(catalog[name], CSVDataset)
-        assert catalog[name]._describe()["save_args"] == {"index": False}
-        assert str(catalog[name]._filepath) == f"data/08_reporting/{name}.csv"
-        assert catalog[name].metadata["kedro-viz"]["layer"] == "reporting"
+    for model in ("slice_aware", "oversampled"):
+        for split, suffix in (("train", "_train"), ("valid", "_valid"), ("test", "")):
+            name = f"{model}_slice_scores{suffix}"
+            assert isinstance(catalog[name], CSVDataset)
+            assert catalog[name]._describe()["save_args"] == {"index": False}
+            assert str(catalog[name]._filepath) == f"data/08_reporting/{name}.csv"
+            assert catalog[name].metadata["kedro-viz"]["layer"] == "reporting"
+            assert catalog[name].metadata["slicekit"]["slice_scores"] == {"model": model, "split": split}
     parameters = config["parameters"]["slice_aware"]
     assert isinstance(parameters["seed"], int)
     assert {"model", "trainer", "oversampling", "batch_size"} <= set(parameters)

@@ -49,3 +49,22 @@ def test_every_catalogued_output_is_written(slicing_run):
         assert (data / path).is_file(), path
     split = pd.read_parquet(data / "02_intermediate/comments_test.parquet")
     assert len(split) == 250 and list(split.index[:3]) == list(split.index[:3])
+
+
+def test_every_model_is_scored_per_slice_on_every_split(slicing_run):
+    from sklearn.metrics import f1_score
+
+    reporting = slicing_run / "data/08_reporting"
+    sizes = {"train": 1586, "valid": 120, "test": 250}
+    for model in ("baseline", "oversampled", "slice_aware"):
+        for split, n in sizes.items():
+            name = f"{model}_slice_scores" + ("" if split == "test" else f"_{split}")
+            table = pd.read_csv(reporting / f"{name}.csv")
+            assert table["slice"].tolist() == list(TUTORIAL_F1), name
+            assert table.set_index("slice").loc["overall", "n"] == n, name
+    # the valid table scores the baseline's valid predictions, not the test ones
+    comments = pd.read_parquet(slicing_run / "data/02_intermediate/comments_valid.parquet")
+    predictions = pd.read_parquet(slicing_run / "data/07_model_output/baseline_predictions_valid.parquet")
+    valid = pd.read_csv(reporting / "baseline_slice_scores_valid.csv").set_index("slice")
+    expected = f1_score(comments["label"].to_numpy(), predictions["pred"].to_numpy())
+    assert valid.loc["overall", "f1"] == pytest.approx(expected, abs=1e-12)

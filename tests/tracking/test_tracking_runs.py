@@ -72,6 +72,18 @@ def test_server_run_logs_params_per_slice_metrics_and_tags(server_run):
     assert baseline_logged == pytest.approx(model_metrics)
     assert {k: metrics[k] for k in counts} == counts
 
+    # every model on every split, e.g. valid/slice_aware/short_comment/f1 and train/overall/n
+    reporting = server_run.project / "data/08_reporting"
+    for model in ("baseline", "oversampled", "slice_aware"):
+        for split in ("train", "valid", "test"):
+            name = f"{model}_slice_scores" + ("" if split == "test" else f"_{split}")
+            model_metrics, counts = slice_metrics(pd.read_csv(reporting / f"{name}.csv"), model=model, split=split)
+            assert f"{split}/{model}/overall/f1" in model_metrics, name
+            logged = {k: v for k, v in metrics.items() if k.startswith(f"{split}/{model}/")}
+            assert logged == pytest.approx(model_metrics), name
+            assert {k: metrics[k] for k in counts} == counts, name
+    assert metrics["train/overall/n"] == 1586 and metrics["valid/overall/n"] == 120
+
     tags = run.data.tags
     assert tags["kedro.pipeline"] == "slicing"
     assert tags["kedro.command"] == "kedro run --pipelines slicing"

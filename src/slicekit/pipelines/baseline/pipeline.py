@@ -1,5 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.splits import SPLITS
+
 from .nodes import predict_baseline, train_baseline
 
 
@@ -12,11 +14,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="baseline_model",
                 name="train_baseline",
             ),
-            Node(
-                predict_baseline,
-                inputs=["baseline_model", "X_test"],
-                outputs="baseline_predictions_test",
-                name="predict_baseline_test",
+            *(
+                Node(
+                    predict_baseline,
+                    inputs=["baseline_model", f"X_{split}"],
+                    outputs=f"baseline_predictions_{split}",
+                    name=f"predict_baseline_{split}",
+                )
+                for split in SPLITS
             ),
         ]
     )

@@ -1,5 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.splits import SPLITS
+
 from .nodes import fit_vocabulary, vectorize
 
 
@@ -12,7 +14,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             name="fit_vocabulary",
         )
     ]
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         nodes.append(
             Node(
                 vectorize,

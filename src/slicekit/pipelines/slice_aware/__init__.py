@@ -1,4 +1,4 @@
-"""Slice-based learning: train a slice-aware classifier (and an oversampling rival), score test per slice."""
+"""Slice-based learning: train a slice-aware classifier (and an oversampling rival), score each split per slice."""
 
 from .pipeline import create_pipeline
 

@@ -1,5 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.splits import SPLITS, slice_scores_dataset
+
 from .nodes import score_model, train_oversampled, train_slice_aware
 
 TRAIN_INPUTS = [
@@ -12,19 +14,19 @@ TRAIN_INPUTS = [
     "params:slice_scoring.metrics",
     "params:slice_aware",
 ]
-TEST_INPUTS = ["X_test", "comments_test", "slice_matrix_test"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     nodes = []
     for prefix, train in (("slice_aware", train_slice_aware), ("oversampled", train_oversampled)):
+        nodes.append(Node(train, inputs=TRAIN_INPUTS, outputs=f"{prefix}_model", name=f"train_{prefix}"))
         nodes += [
-            Node(train, inputs=TRAIN_INPUTS, outputs=f"{prefix}_model", name=f"train_{prefix}"),
             Node(
                 score_model,
-                inputs=[f"{prefix}_model", *TEST_INPUTS],
-                outputs=f"{prefix}_slice_scores",
-                name=f"score_{prefix}_slices",
-            ),
+                inputs=[f"{prefix}_model", f"X_{split}", f"comments_{split}", f"slice_matrix_{split}"],
+                outputs=slice_scores_dataset(prefix, split),
+                name=f"score_{prefix}_slices_{split}",
+            )
+            for split in SPLITS
         ]
     return Pipeline(nodes)

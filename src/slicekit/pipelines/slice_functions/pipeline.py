@@ -1,5 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.splits import SPLITS
+
 from .nodes import apply_slicing_functions
 
 
@@ -12,7 +14,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=f"slice_matrix_{split}",
                 name=f"apply_slicing_functions_{split}",
             )
-            for split in ("train", "valid", "test")
+            for split in SPLITS
         ]
     )
 

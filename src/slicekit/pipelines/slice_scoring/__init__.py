@@ -1,4 +1,4 @@
-"""Per-slice scores of the baseline's test predictions."""
+"""Per-slice scores of the baseline's predictions on each split."""
 
 from .pipeline import create_pipeline
 

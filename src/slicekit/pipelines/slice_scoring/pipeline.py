@@ -1,5 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.splits import SPLITS, slice_scores_dataset
+
 from .nodes import score_slices
 
 
@@ -9,13 +11,14 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 score_slices,
                 inputs=[
-                    "slice_matrix_test",
-                    "comments_test",
-                    "baseline_predictions_test",
+                    f"slice_matrix_{split}",
+                    f"comments_{split}",
+                    f"baseline_predictions_{split}",
                     "params:slice_scoring",
                 ],
-                outputs="baseline_slice_scores",
-                name="score_baseline_slices",
+                outputs=slice_scores_dataset("baseline", split),
+                name=f"score_baseline_slices_{split}",
             )
+            for split in SPLITS
         ]
     )
