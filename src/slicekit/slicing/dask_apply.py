@@ -143,7 +143,7 @@ class DaskSFApplier:
                 n_workers=self.n_workers,
                 threads_per_worker=self.threads_per_worker,
                 processes=True,
-                dashboard_address=":0",
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.WARNING,
             )
             options.update(self.cluster_kwargs)
@@ -331,9 +331,16 @@ class DaskSFApplier:
 
 
 def _worker_count(client: Any) -> int:
+    """Workers connected now, asked of the scheduler directly.
+
+    Not ``client.scheduler_info()["workers"]``: distributed's client refreshes that
+    cache every 2 s with a request for *no* per-worker entries, and when the refresh
+    lands between the synchronous fetch and its read (likely on a loaded machine) it
+    reports 0 workers. ``nthreads()`` returns the scheduler's answer itself.
+    """
     try:
-        return max(1, len(client.scheduler_info().get("workers", {})))
-    except Exception:  # noqa: BLE001
+        return max(1, len(client.nthreads()))
+    except Exception:  # noqa: BLE001 - a scheduler that cannot say: one partition per call still works
         return 1
 
 
