@@ -99,7 +99,7 @@ def _rows(html: str, first_cell: str) -> list[list[str]]:
     return rows
 
 
-def test_html_f1_table_has_every_slice_and_model_and_marks_the_best(report):
+def test_html_f1_table_has_every_slice_and_model_and_bolds_nothing_without_comparisons(report):
     html = report.html
     for model in ("Baseline", "Oversampled", "Slice-aware"):
         assert f"<th>{model}</th>" in html
@@ -107,8 +107,10 @@ def test_html_f1_table_has_every_slice_and_model_and_marks_the_best(report):
     assert f1_rows["overall"] == ["overall", "10", "5", "0.800", "0.820", "0.810"]
     assert f1_rows["short"] == ["short", "4", "1", "0.500", "0.600", "0.750"]
     assert f1_rows["empty"] == ["empty", "0", "0", "–", "–", "–"]
-    assert '<td class="best">0.750</td>' in html and '<td class="best">0.820</td>' in html
-    assert '<td class="best">1.000</td>' not in html.split('id="all-metrics"')[0]  # a three-way tie: no winner
+    # The highest value alone (0.820, 0.750) is no evidence: without paired comparisons nothing is bold.
+    assert 'class="best"' not in html and "**" not in report.markdown
+    note = '<p class="note">No value is in bold: no paired comparisons were given'
+    assert html.index('id="per-slice"') < html.index(note) < html.index('id="all-metrics"')
 
 
 def test_html_metric_table_has_every_metric_of_every_model(report):
@@ -132,9 +134,9 @@ def test_markdown_links_the_figures_and_holds_the_tables(report):
     markdown = report.markdown
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
     assert links == [IMAGE_FILES["slice_metric"], IMAGE_FILES["slice_coverage"], IMAGE_FILES["slice_overlap"]]
-    assert "| short | 4 | 1 | 0.500 | 0.600 | **0.750** |" in markdown
+    assert "| short | 4 | 1 | 0.500 | 0.600 | 0.750 |" in markdown
     assert "| overall | 10 | 5 | Baseline | 0.800 | 0.800 | 0.800 | 0.800 | 0.900 |" in markdown
-    assert "|  |  |  | Oversampled | 0.800 | 0.800 | 0.800 | **0.820** | 0.900 |" in markdown
+    assert "|  |  |  | Oversampled | 0.800 | 0.800 | 0.800 | 0.820 | 0.900 |" in markdown
     assert "| any slice | 66.7% (4) | 50.0% (1) | 75.0% (3) |" in markdown
     assert "- Baseline — `baseline_slice_scores`" in markdown
     assert "data:image" not in markdown
@@ -161,3 +163,24 @@ def test_metric_figure_draws_one_bar_per_model_and_slice_at_its_value():
 def test_metric_figure_refuses_an_unknown_metric():
     with pytest.raises(ValueError, match="'mcc' is not in the scores table"):
         plot_slice_metric(combine_slice_scores(model_tables_example()), "mcc")
+
+
+def test_templates_are_package_data():
+    """A wheel carries the templates only if pyproject's package-data matches each of them."""
+    import fnmatch
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        from pip._vendor import tomli as tomllib
+
+    import slicekit
+
+    root = Path(slicekit.__file__).parent
+    config = tomllib.loads((root.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["slicekit"]
+    templates = sorted(p.relative_to(root).as_posix() for p in (root / "reporting" / "templates").iterdir())
+    assert {"reporting/templates/report.html.j2", "reporting/templates/report.md.j2"} <= set(templates)
+    for template in templates:
+        assert any(fnmatch.fnmatch(template, pattern) for pattern in patterns), template

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from slicekit.reporting import ANY_SLICE, combine_slice_scores, overlap_matrix, slice_coverage, slice_overlap
+from slicekit.reporting.tables import metric_columns
 from slicekit.slicing.apply import to_recarray
 
 from report_inputs import SLICES, scores_table
@@ -99,3 +100,43 @@ def test_scores_tables_read_back_from_csv_combine_identically(tmp_path, model_ta
     combined.to_csv(tmp_path / "scores.csv", index=False)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "scores.csv"), combined, check_dtype=False)
     assert scores_table([0.1, 0.2, 0.3, 0.4])["slice"].tolist() == SLICES
+
+
+def test_combine_carries_intervals_and_the_insufficient_flag_through():
+    from report_inputs import scores_with_intervals
+
+    tables = scores_with_intervals()
+    combined = combine_slice_scores(tables)
+    intervals = [c for m in ["accuracy", "precision", "recall", "f1", "roc_auc"] for c in (f"{m}_low", f"{m}_high")]
+    assert list(combined.columns) == [
+        "model", "slice", "n", "n_positive", "accuracy", "precision", "recall", "f1", "roc_auc",
+        *intervals, "insufficient", "insufficient_reason",
+    ]
+    assert metric_columns(combined) == ["accuracy", "precision", "recall", "f1", "roc_auc"]
+    rows = combined.set_index(["model", "slice"])
+    assert rows.loc[("Slice-aware", "short"), "f1_low"] == pytest.approx(0.65)
+    assert rows.loc[("Slice-aware", "short"), "f1_high"] == pytest.approx(0.85)
+    assert combined["insufficient"].dtype == bool
+    assert combined.loc[combined["insufficient"], "slice"].tolist() == ["please", "empty"] * 3
+    assert rows.loc[("Baseline", "please"), "insufficient_reason"] == "3 rows < min_support 5"
+    assert rows.loc[("Baseline", "short"), "insufficient_reason"] == ""
+
+
+def test_combine_fills_the_flag_of_a_table_without_it_and_reads_it_back_from_csv(tmp_path):
+    from report_inputs import scores_with_intervals
+
+    tables = scores_with_intervals()
+    tables["Baseline"] = tables["Baseline"].drop(columns=["insufficient", "insufficient_reason", "f1_low", "f1_high"])
+    combined = combine_slice_scores(tables)
+    baseline = combined[combined["model"] == "Baseline"]
+    assert not baseline["insufficient"].any() and (baseline["insufficient_reason"] == "").all()
+    assert baseline["f1_low"].isna().all()
+    combined.to_csv(tmp_path / "scores.csv", index=False)
+    per_model = {m: t.drop(columns="model") for m, t in pd.read_csv(tmp_path / "scores.csv").groupby("model", sort=False)}
+    pd.testing.assert_frame_equal(combine_slice_scores(per_model), combined)
+
+
+def test_combine_refuses_an_insufficient_flag_that_is_not_boolean(model_tables):
+    odd = model_tables["Baseline"].assign(insufficient=["no", "no", "yes", "yes"])
+    with pytest.raises(ValueError, match=r"model 'Baseline'.*'insufficient' of slice 'overall' is 'no'"):
+        combine_slice_scores({"Baseline": odd})

@@ -1,5 +1,7 @@
 """Slice reports: per-slice scores of several models side by side, slice coverage and
-overlap, drawn with Matplotlib and rendered as one self-contained HTML page and as Markdown.
+overlap, drawn with Matplotlib and rendered from Jinja2 templates as one self-contained
+HTML page and as Markdown. Optional sections: paired comparisons (the only source of bold),
+the spread over seeds, discovered slices.
 
 Importable without Kedro or MLflow::
 
@@ -20,10 +22,14 @@ from slicekit.reporting.plots import (
     plot_slice_metric,
     plot_slice_overlap,
 )
-from slicekit.reporting.render import IMAGE_FILES, SliceReport, build_slice_report
+from slicekit.reporting.content import VERDICTS, Content, report_content
+from slicekit.reporting.render import IMAGE_FILES, SliceReport, build_slice_report, render_html, render_markdown
 from slicekit.reporting.tables import (
     ANY_SLICE,
+    INSUFFICIENT,
+    INSUFFICIENT_REASON,
     combine_slice_scores,
+    interval_columns,
     overlap_matrix,
     slice_coverage,
     slice_overlap,
@@ -31,16 +37,24 @@ from slicekit.reporting.tables import (
 
 __all__ = [
     "ANY_SLICE",
+    "Content",
     "IMAGE_FILES",
+    "INSUFFICIENT",
+    "INSUFFICIENT_REASON",
     "PNG_SAVE_ARGS",
     "SliceReport",
     "build_slice_report",
     "combine_slice_scores",
     "figure_to_png",
+    "interval_columns",
     "overlap_matrix",
     "plot_slice_coverage",
     "plot_slice_metric",
     "plot_slice_overlap",
+    "render_html",
+    "render_markdown",
+    "report_content",
     "slice_coverage",
     "slice_overlap",
+    "VERDICTS",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from slicekit.reporting.tables import ANY_SLICE, OVERALL, overlap_matrix
+from slicekit.reporting.tables import ANY_SLICE, INSUFFICIENT, OVERALL, interval_columns, overlap_matrix
 
 #: ``savefig`` arguments for every PNG of the report. The catalog's MatplotlibDataset
 #: entries (conf/base/catalog_reporting.yml) use the same, so the PNG files equal the
@@ -31,6 +32,9 @@ SPLIT_COLORS = ("#332288", "#44AA99", "#DDCC77", "#AA4499", "#88CCEE")
 
 _TEXT = "#222222"
 _MUTED = "#666666"
+_SEED_COLOR = "#5A2D82"
+#: Opacity of the bars of a slice too small to judge.
+_FADED_ALPHA = 0.3
 
 
 def figure_to_png(figure: Figure) -> bytes:
@@ -65,11 +69,22 @@ def metric_label(metric: str) -> str:
     return special.get(metric, metric.replace("_", " ").capitalize())
 
 
-def plot_slice_metric(scores: pd.DataFrame, metric: str = "f1", split: str = "test") -> Figure:
+def plot_slice_metric(
+    scores: pd.DataFrame,
+    metric: str = "f1",
+    split: str = "test",
+    *,
+    seed_spread: pd.DataFrame | None = None,
+    class_names: Sequence[str] | None = None,
+) -> Figure:
     """Grouped bars of ``metric`` per slice, one bar per model, above a panel of slice sizes.
 
     ``scores`` is :func:`~slicekit.reporting.tables.combine_slice_scores`'s long table.
     A missing value (e.g. F1 on a slice with no positives) is marked "n/a" instead of a bar.
+    Where ``scores`` has ``<metric>_low``/``<metric>_high``, each bar gets an error bar from
+    low to high; slices flagged ``insufficient`` are drawn faded, their names greyed. With
+    ``seed_spread`` (``model, slice, metric, min, max, ...``) a thin whisker beside each bar
+    spans the lowest to highest value over seeds. ``class_names[1]`` names the counted class.
     """
     if metric not in scores.columns:
         raise ValueError(f"Metric {metric!r} is not in the scores table (columns: {list(scores.columns)}).")
@@ -77,45 +92,102 @@ def plot_slice_metric(scores: pd.DataFrame, metric: str = "f1", split: str = "te
     slices = list(dict.fromkeys(scores["slice"]))
     sizes = scores[scores["model"] == models[0]].set_index("slice").loc[slices]
     values = scores.pivot(index="slice", columns="model", values=metric).reindex(index=slices, columns=models)
+    low_column, high_column = interval_columns(metric)
+    has_interval = low_column in scores.columns and high_column in scores.columns
+    insufficient = set()
+    if INSUFFICIENT in scores.columns:
+        insufficient = set(scores.loc[scores[INSUFFICIENT].astype(bool), "slice"])
+    spread = None
+    if seed_spread is not None:
+        spread = seed_spread[seed_spread["metric"] == metric].set_index(["model", "slice"])
+        spread = spread if len(spread) else None
 
     width_in = min(16.0, max(8.0, 1.2 + len(slices) * (0.42 * len(models) + 0.35)))
     figure = _new_figure(width_in, 6.4)
     ax, ax_n = figure.subplots(2, 1, sharex=True, height_ratios=[3.2, 1.25])
     x = np.arange(len(slices), dtype=float)
     bar_width = 0.8 / len(models)
+    faded = np.array([s in insufficient for s in slices], dtype=bool)
+    extra_labels: dict[str, bool] = {}  # legend entries beyond the models, labelled once
     for i, model in enumerate(models):
         offsets = x + (i - (len(models) - 1) / 2) * bar_width
         heights = values[model].to_numpy(dtype=float)
         color = MODEL_COLORS[i % len(MODEL_COLORS)]
-        ax.bar(offsets, np.nan_to_num(heights, nan=0.0), bar_width * 0.92, color=color, label=model, zorder=2)
-        for xpos, height in zip(offsets, heights):
+        bars = ax.bar(offsets, np.nan_to_num(heights, nan=0.0), bar_width * 0.92, color=color, label=model, zorder=2)
+        for bar, fade in zip(bars, faded):
+            if fade:
+                bar.set_alpha(_FADED_ALPHA)
+        tops = heights.copy()
+        if has_interval:
+            rows = scores[scores["model"] == model].set_index("slice").loc[slices]
+            low = rows[low_column].to_numpy(dtype=float)
+            high = rows[high_column].to_numpy(dtype=float)
+            shown = ~(np.isnan(low) | np.isnan(high) | np.isnan(heights))
+            # Drawn from low to high around their midpoint: a bootstrap interval need not contain the value.
+            for part, alpha in ((shown & ~faded, 1.0), (shown & faded, _FADED_ALPHA)):
+                if part.any():
+                    ax.errorbar(
+                        offsets[part], (low[part] + high[part]) / 2, yerr=(high[part] - low[part]) / 2,
+                        fmt="none", ecolor=_TEXT, elinewidth=1.0, capsize=2.5, alpha=alpha, zorder=3,
+                        label=None if extra_labels.get("interval") else "interval",
+                    )
+                    extra_labels["interval"] = True
+            tops = np.where(shown, np.fmax(heights, high), heights)
+        if spread is not None:
+            keys = [(model, s) for s in slices]
+            low = np.array([spread.loc[k, "min"] if k in spread.index else np.nan for k in keys], dtype=float)
+            high = np.array([spread.loc[k, "max"] if k in spread.index else np.nan for k in keys], dtype=float)
+            shown = ~(np.isnan(low) | np.isnan(high))
+            if shown.any():
+                whisker_x = offsets[shown] + (bar_width * 0.28 if has_interval else 0.0)
+                ax.vlines(
+                    whisker_x, low[shown], high[shown], colors=_SEED_COLOR, linewidth=2.2, zorder=4,
+                    label=None if extra_labels.get("seeds") else "seed range",
+                )
+                extra_labels["seeds"] = True
+                tops = np.where(shown, np.fmax(tops, high), tops)
+        for xpos, height, top in zip(offsets, heights, tops):
             if math.isnan(height):
                 ax.text(xpos, 0.015, "n/a", ha="center", va="bottom", fontsize=8, color=_MUTED, rotation=90)
             else:
-                ax.text(xpos, height + 0.012, f"{height:.3f}", ha="center", va="bottom", fontsize=8, color=_TEXT)
+                ax.text(xpos, top + 0.012, f"{height:.3f}", ha="center", va="bottom", fontsize=8, color=_TEXT)
     ax.set_ylim(0, 1.1)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel(f"{metric_label(metric)} on {split}", color=_TEXT, fontsize=11)
     ax.grid(axis="y", color="#E6E6E6", linewidth=0.8, zorder=0)
-    ax.set_title(f"{metric_label(metric)} per slice, by model", loc="left", fontsize=13, color=_TEXT, pad=10)
-    ax.legend(ncols=len(models), loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda k: (labels[k] not in models, labels[k] != "interval", k))  # models, interval, seeds
+    handles, labels = [handles[k] for k in order], [labels[k] for k in order]
+    if extra_labels:  # a longer legend gets its own line, between the title and the axes
+        ax.set_title(f"{metric_label(metric)} per slice, by model", loc="left", fontsize=13, color=_TEXT, pad=30)
+        ax.legend(
+            handles, labels, ncols=len(handles), loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False,
+            fontsize=10, columnspacing=1.2, handlelength=1.6, borderaxespad=0.2,
+        )
+    else:
+        ax.set_title(f"{metric_label(metric)} per slice, by model", loc="left", fontsize=13, color=_TEXT, pad=10)
+        ax.legend(handles, labels, ncols=len(handles), loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=10)
     _style(ax)
 
+    counted = str(class_names[1]) if class_names is not None and len(class_names) > 1 else None
     n = sizes["n"].to_numpy(dtype=float)
     n_pos = sizes["n_positive"].to_numpy(dtype=float)
     ax_n.bar(x, n, 0.6, color="#D9D9D9", label="rows", zorder=2)
-    ax_n.bar(x, n_pos, 0.6, color="#7F7F7F", label="positive rows", zorder=2)
+    ax_n.bar(x, n_pos, 0.6, color="#7F7F7F", label=f"{counted} rows" if counted else "positive rows", zorder=2)
     top = float(n.max()) if len(n) and n.max() > 0 else 1.0
     for xpos, total, positive in zip(x, n, n_pos):
         ax_n.text(
-            xpos, total + top * 0.04, f"n={int(total)}, {int(positive)} pos.",
+            xpos, total + top * 0.04, f"n={int(total)}, {int(positive)} {counted if counted else 'pos.'}",
             ha="center", va="bottom", fontsize=8.5, color=_TEXT,
         )
     ax_n.set_ylim(0, top * 1.4)
     ax_n.set_ylabel(f"rows ({split})", color=_TEXT, fontsize=11)
     ax_n.legend(loc="upper right", frameon=False, fontsize=8.5, ncols=2)
     _style(ax_n)
-    ax_n.set_xticks(x, slices)
+    ax_n.set_xticks(x, [f"{s}\n(insufficient)" if s in insufficient else s for s in slices])
+    for label, fade in zip(ax_n.get_xticklabels(), faded):
+        if fade:
+            label.set_color(_MUTED)
     for axis in (ax, ax_n):
         if OVERALL in slices and len(slices) > 1:
             axis.axvline(slices.index(OVERALL) + 0.5, color="#BBBBBB", linewidth=1, linestyle="--", zorder=1)
@@ -220,11 +292,14 @@ def plot_slice_overlap(overlap: pd.DataFrame, split: str = "train") -> Figure:
 
 def plot_all(
     scores: pd.DataFrame, coverage: pd.DataFrame, overlap: pd.DataFrame, metric: str = "f1",
-    overlap_split: str = "train", score_split: str = "test",
+    overlap_split: str = "train", score_split: str = "test", *,
+    seed_spread: pd.DataFrame | None = None, class_names: Sequence[str] | None = None,
 ) -> dict[str, Figure]:
     """The report's three figures, keyed ``slice_metric``, ``slice_coverage``, ``slice_overlap``."""
     return {
-        "slice_metric": plot_slice_metric(scores, metric, split=score_split),
+        "slice_metric": plot_slice_metric(
+            scores, metric, split=score_split, seed_spread=seed_spread, class_names=class_names
+        ),
         "slice_coverage": plot_slice_coverage(coverage),
         "slice_overlap": plot_slice_overlap(overlap, split=overlap_split),
     }
