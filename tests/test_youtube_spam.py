@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,19 @@ def test_no_source_explains_how_to_supply_the_data(tmp_path, monkeypatch):
         youtube_spam.ensure_collection(tmp_path / "raw", url="http://127.0.0.1:9/none.zip", timeout=2)
     message = str(error.value)
     assert youtube_spam.DATA_DIR_ENV in message and "Youtube01-Psy.csv" in message
+
+
+def test_the_tutorial_split_is_the_configured_group_split(spam_data_dir, spam_split):
+    """conf/base/parameters_data_processing.yml is the tutorial's split, on the tidy frame raw_data loads."""
+    import pandas as pd
+    import yaml
+
+    from slicekit.data import parse_config, prepare_splits
+
+    conf = Path(__file__).resolve().parents[1] / "conf/base/parameters_data_processing.yml"
+    parameters = yaml.safe_load(conf.read_text())["data_processing"]
+    assert parse_config(parameters) == parse_config(youtube_spam.TUTORIAL_PARAMETERS)
+    *splits, report = prepare_splits(youtube_spam.load_collection(spam_data_dir), parameters)
+    for ours, tutorial in zip(splits, spam_split):
+        pd.testing.assert_frame_equal(ours, tutorial)
+    assert report["repairs"] == {} and report["class_counts"] == {"ham": 951, "spam": 1005}

@@ -1,4 +1,4 @@
-"""The UCI YouTube Spam Collection: fetch, verify and split it as the Snorkel tutorial does.
+"""The UCI YouTube Spam Collection: fetch, verify and tidy it as the Snorkel tutorial does.
 
 Sources, in order: a directory that already holds the five CSVs, a local copy
 named by ``SPAM_DATA_DIR``, or the UCI archive. Every copy is checked against
@@ -20,7 +20,8 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
+
+from slicekit.data import prepare_splits
 
 logger = logging.getLogger(__name__)
 
@@ -176,19 +177,57 @@ def _tidy(frame: pd.DataFrame, video: int, seed: int) -> pd.DataFrame:
     return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
 
 
+def tidy_collection(raw: dict[str, pd.DataFrame], seed: int = SEED) -> pd.DataFrame:
+    """One frame as the tutorial's loader builds it: columns author, date, text, label, video.
+
+    Each file is shuffled with ``seed`` and numbered from 0 (so the index repeats per
+    video, as in the tutorial), then the videos are stacked in file-name order.
+    """
+    frames = [_tidy(raw[name], video, seed) for video, name in enumerate(sorted(raw), start=1)]
+    return pd.concat(frames)
+
+
+def load_collection(directory: str | os.PathLike, seed: int = SEED) -> pd.DataFrame:
+    """The verified collection in ``directory`` as one tidy frame (what ``raw_data`` loads)."""
+    return tidy_collection(read_collection(directory), seed=seed)
+
+
+#: ``params:data_processing`` for this collection, as in conf/base/parameters_data_processing.yml
+#: (a test keeps the two equal): the tutorial's split is a ``group`` split holding out video 5.
+TUTORIAL_PARAMETERS: dict = {
+    "seed": SEED,
+    "columns": {"text": "text", "label": "label", "id": None, "group": "video", "time": None, "features": None},
+    "labels": {0: 0, 1: 1},
+    "class_names": ["ham", "spam"],
+    "split": {
+        "kind": "group",
+        "group": {"holdout": [5], "test_size": TEST_SIZE, "stratify": True, "test_groups": None},
+    },
+    "validation": {
+        "null_text": "error",
+        "duplicate_ids": "error",
+        "unknown_labels": "error",
+        "null_features": "error",
+        "min_rows": 1,
+    },
+}
+
+
 def tutorial_split(
     raw: dict[str, pd.DataFrame], seed: int = SEED, test_size: int = TEST_SIZE
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Train (first four videos), valid and test (the fifth, stratified) exactly as the tutorial.
 
+    The generic ``group`` split of :mod:`slicekit.data` under :data:`TUTORIAL_PARAMETERS`.
     The train index repeats per video, as in the tutorial, so ``slice_dataframe``
     shows the same row labels.
     """
-    frames = [_tidy(raw[name], video, seed) for video, name in enumerate(sorted(raw), start=1)]
-    train = pd.concat(frames[:4])
-    valid, test = train_test_split(
-        frames[4], test_size=test_size, random_state=seed, stratify=frames[4].label
-    )
+    parameters = {
+        **TUTORIAL_PARAMETERS,
+        "seed": seed,
+        "split": {"kind": "group", "group": {**TUTORIAL_PARAMETERS["split"]["group"], "test_size": test_size}},
+    }
+    train, valid, test, _ = prepare_splits(tidy_collection(raw, seed=seed), parameters)
     return train, valid, test
 
 

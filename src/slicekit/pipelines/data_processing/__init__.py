@@ -1,4 +1,4 @@
-"""Ingest the raw comments and split them as the tutorial does."""
+"""Ingest any raw frame from the catalog (`raw_data`): validate it and split it by configuration."""
 
 from .pipeline import create_pipeline
 

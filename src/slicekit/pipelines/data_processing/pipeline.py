@@ -8,8 +8,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 split_comments,
-                inputs=["raw_comments", "params:data_processing"],
-                outputs=["comments_train", "comments_valid", "comments_test"],
+                inputs=["raw_data", "params:data_processing"],
+                outputs=["comments_train", "comments_valid", "comments_test", "data_validation_report"],
                 name="split_comments",
             )
         ]
