@@ -192,7 +192,7 @@ def run_config(config: dict) -> dict:
         elif engine == "dask":
             import dask.dataframe as dd
 
-            from slicekit.slicing.dask_apply import DaskSFApplier
+            from slicekit.slicing.apply.dask import DaskSFApplier
 
             start = time.perf_counter()
             with DaskSFApplier(get_slicing_functions(names)) as applier:

@@ -14,6 +14,7 @@ from textblob import TextBlob
 
 from slicekit.slicing import SlicingFunction, preprocessor, slicing_function
 from slicekit.slicing import vectorized as vz
+from slicekit.slicing.sentiment import textblob_polarity_function
 
 # Whole-column implementations (``vectorized=``) give exactly the masks of the
 # row-wise functions, which stay the tutorial's; the appliers prefer them and fall
@@ -82,7 +83,7 @@ def textblob_polarity_vectorized(df):
     polarities at about twice the rate. Non-str text is left to the row-wise function."""
     values = df["text"].to_numpy(dtype=object)
     is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
-    polarity = vz.textblob_polarity_function()
+    polarity = textblob_polarity_function()
     above = np.fromiter(
         (polarity(v) > 0.9 if ok else False for v, ok in zip(values, is_str)), dtype=bool, count=len(values)
     )

@@ -68,9 +68,11 @@ def test_fits_predicts_and_scores_every_slice():
 
 
 def test_config_round_trip_keeps_the_weights_and_predictions():
-    X = data()[0]
+    X, S, y = data()
     model = OversampledClassifier(SPEC, 6, NAMES, slice_weights={"rare": 5.0}, seed=0)
+    model.fit(X, S, y, trainer=Trainer(n_epochs=1, seed=0, progress_bar=False, num_threads=1))
     config = json.loads(json.dumps(model.get_config()))
+    assert config["classes"] == [0, 1]
     assert config["slice_weights"] == {"rare": 5.0}
     rebuilt = OversampledClassifier.from_config(config)
     rebuilt.load_state_dict(model.state_dict())
@@ -85,3 +87,18 @@ def test_config_round_trip_keeps_the_weights_and_predictions():
 def test_invalid_slice_weights_are_refused(weights, message):
     with pytest.raises(ValueError, match=message):
         OversampledClassifier(SPEC, 6, NAMES, slice_weights=weights)
+
+
+def test_clone_keeps_the_slice_weights_and_forgets_the_fit():
+    from sklearn.base import clone
+
+    X, S, y = data()
+    model = OversampledClassifier(SPEC, 6, NAMES, slice_weights={"rare": 5.0}, seed=0)
+    model.fit(X, S, y, trainer=Trainer(n_epochs=1, seed=0, progress_bar=False, num_threads=1))
+    copy = clone(model)
+    assert copy.get_params()["slice_weights"] == {"rare": 5.0}
+    assert copy.get_params()["slice_weights"] is not model.get_params()["slice_weights"]
+    assert copy.row_weights(S).max() == 5.0
+    assert hasattr(model, "classes_") and not hasattr(copy, "classes_")
+    fresh = OversampledClassifier(SPEC, 6, NAMES, slice_weights={"rare": 5.0}, seed=0)
+    assert all(torch.equal(copy.state_dict()[k], fresh.state_dict()[k]) for k in fresh.state_dict())

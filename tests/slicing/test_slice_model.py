@@ -29,6 +29,10 @@ def random_data(n=40, d=6, seed=0, n_classes=2):
     return X, S, y
 
 
+def quick_trainer(n_epochs=1):
+    return Trainer(n_epochs=n_epochs, lr=1e-2, seed=0, progress_bar=False, num_threads=1)
+
+
 def batch_of(model, X, S, y):
     loader = model.make_slice_dataloader(SliceDataset(X, y), S, batch_size=len(y))
     return next(iter(loader))
@@ -128,7 +132,7 @@ def test_multiclass_fit_predict_and_score():
 
 def test_score_slices_from_dataloaders_and_arrays_agree_and_use_the_final_head():
     X, S, y = random_data(n=60)
-    model = SliceAwareClassifier(spec(), 5, NAMES, seed=0)
+    model = SliceAwareClassifier(spec(), 5, NAMES, seed=0).fit(X, S, y, trainer=quick_trainer())
     loader = model.make_slice_dataloader(SliceDataset(X, y), S, batch_size=16)
     from_loaders = model.score_slices([loader], as_dataframe=True)
     from_arrays = model.score_slices((X, S, y), as_dataframe=True)
@@ -144,12 +148,16 @@ def test_score_slices_from_dataloaders_and_arrays_agree_and_use_the_final_head()
 def test_config_is_json_and_rebuilds_an_identical_model():
     X, S, y = random_data()
     model = SliceAwareClassifier(spec(dropout=0.2), 5, NAMES, scorer=Scorer(["accuracy", "f1"]), temperature=0.5)
+    model.fit(X, S, y + 3, trainer=quick_trainer())  # labels 3 and 4
     config = json.loads(json.dumps(model.get_config()))
+    assert config["classes"] == [3, 4]
     rebuilt = SliceAwareClassifier.from_config(config)
     rebuilt.load_state_dict(model.state_dict())
     model.eval(), rebuilt.eval()
     assert rebuilt.temperature == 0.5 and list(rebuilt.scorer.metrics) == ["accuracy", "f1"]
+    assert rebuilt.classes_.tolist() == [3, 4]
     assert np.array_equal(rebuilt.predict_proba(X), model.predict_proba(X))
+    assert np.array_equal(rebuilt.predict(X), model.predict(X)) and set(model.predict(X)) <= {3, 4}
 
 
 def test_a_module_backbone_is_accepted_and_must_be_passed_back_to_from_config():
@@ -163,7 +171,8 @@ def test_a_module_backbone_is_accepted_and_must_be_passed_back_to_from_config():
     rebuilt = SliceAwareClassifier.from_config(config, base_architecture=nn.Sequential(nn.Linear(6, 5), nn.Tanh()))
     rebuilt.load_state_dict(model.state_dict())
     X = random_data()[0]
-    assert np.array_equal(rebuilt.predict_proba(X), model.predict_proba(X))
+    assert rebuilt.classes_.tolist() == [0, 1]  # a config without classes: indices
+    assert torch.equal(rebuilt(torch.as_tensor(X)).logits, model(torch.as_tensor(X)).logits)
 
 
 def test_same_seed_same_initial_weights_without_touching_the_global_rng():
@@ -218,3 +227,77 @@ def test_custom_metrics_cannot_go_into_a_json_config():
     model = SliceAwareClassifier(spec(), 5, NAMES, scorer=Scorer(custom_metric_funcs={"mine": lambda g, p, s: 1.0}))
     with pytest.raises(ValueError, match=r"Custom metric functions \['mine'\]"):
         model.get_config()
+
+
+# scikit-learn manners
+
+
+def test_clone_gives_an_unfitted_model_with_equal_params():
+    from sklearn.base import clone
+
+    X, S, y = random_data()
+    model = SliceAwareClassifier(spec(), 5, NAMES, scorer=Scorer(["accuracy"]), temperature=0.5, seed=3)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    model.fit(X, S, y, trainer=quick_trainer(3))
+    copy = clone(model)
+    assert type(copy) is SliceAwareClassifier and copy is not model
+    params, copied = model.get_params(), copy.get_params()
+    assert sorted(params) == ["base_architecture", "head_dim", "n_classes", "scorer", "seed", "slice_names", "temperature"]
+    assert list(copied["scorer"].metrics) == ["accuracy"] and copied["scorer"] is not params["scorer"]
+    assert {k: v for k, v in copied.items() if k != "scorer"} == {k: v for k, v in params.items() if k != "scorer"}
+    assert not hasattr(copy, "classes_") and hasattr(model, "classes_")
+    # unfitted: the seed's initial weights, not the trained ones
+    assert all(torch.equal(copy.state_dict()[k], initial[k]) for k in initial)
+    assert not torch.equal(copy.state_dict()["final_head.weight"], model.state_dict()["final_head.weight"])
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="SliceAwareClassifier is not fitted"):
+        copy.predict(X)
+
+
+def test_set_params_rebuilds_the_network_unfitted():
+    X, S, y = random_data()
+    model = SliceAwareClassifier(spec(), 5, NAMES, seed=0).fit(X, S, y, trainer=quick_trainer())
+    assert model.set_params(head_dim=7, base_architecture=spec(hidden=7), n_classes=3) is model
+    assert model.get_params()["head_dim"] == 7 and model.expert_weight.shape == (3, 7, 7)
+    assert model.final_head.out_features == 3 and not hasattr(model, "classes_")
+    with pytest.raises(ValueError, match=r"Invalid parameters \['hidden'\]"):
+        model.set_params(hidden=3)
+
+
+def test_fit_starts_again_from_the_initial_weights():
+    X, S, y = random_data()
+    once = SliceAwareClassifier(spec(), 5, NAMES, seed=2).fit(X, S, y, trainer=quick_trainer(2))
+    twice = SliceAwareClassifier(spec(), 5, NAMES, seed=2).fit(X, S, y, trainer=quick_trainer(2))
+    twice.fit(X, S, y, trainer=quick_trainer(2))
+    assert all(torch.equal(once.state_dict()[k], twice.state_dict()[k]) for k in once.state_dict())
+
+
+def test_non_contiguous_labels_are_the_classes():
+    X, S, y = random_data(n=60, n_classes=3)
+    labels = np.array(["ham", "spam", "eggs"])[y]
+    model = SliceAwareClassifier(spec(), 5, NAMES, n_classes=3, seed=0).fit(X, S, labels, trainer=quick_trainer())
+    assert model.classes_.tolist() == ["eggs", "ham", "spam"]
+    probs, preds = model.predict_proba(X), model.predict(X)
+    assert probs.shape == (60, 3)
+    assert preds.tolist() == model.classes_[probs.argmax(axis=1)].tolist()
+    table = model.score_slices((X, S, labels), as_dataframe=True)
+    accuracy = table.set_index("slice").loc["overall", "accuracy"]
+    assert accuracy == pytest.approx((preds == labels).mean())
+    with pytest.raises(ValueError, match=r"labels \['bacon'\] that are not among the model's classes_"):
+        model.score_slices((X, S, np.where(labels == "ham", "bacon", labels)))
+
+
+def test_labels_that_do_not_fit_n_classes_are_a_clear_error():
+    X, S, y = random_data()
+    model = SliceAwareClassifier(spec(), 5, NAMES, n_classes=2, seed=0)
+    with pytest.raises(ValueError, match=r"3 distinct labels \[0, 1, 7\].*n_classes=2"):
+        model.fit(X, S, np.where(np.arange(len(y)) == 0, 7, y), trainer=quick_trainer())
+    with pytest.raises(ValueError, match="no labelled rows"):
+        model.fit(X, S, np.full(len(y), -1), trainer=quick_trainer())
+
+
+def test_a_class_absent_from_train_keeps_index_classes():
+    X, S, y = random_data()
+    model = SliceAwareClassifier(spec(), 5, NAMES, n_classes=3, seed=0).fit(X, S, y, trainer=quick_trainer())
+    assert set(y.tolist()) == {0, 1} and model.classes_.tolist() == [0, 1, 2]

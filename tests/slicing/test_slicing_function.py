@@ -43,3 +43,9 @@ def test_decorator_without_parentheses_is_a_clear_error():
 def test_empty_name_is_rejected():
     with pytest.raises(ValueError, match="name"):
         SlicingFunction("", lambda x: True)
+
+
+def test_a_plain_sf_has_no_vectorized_path():
+    sf = SlicingFunction("plain", lambda x: True)
+    with pytest.raises(ValueError, match="'plain' has no vectorized implementation"):
+        sf.apply_vectorized(None)

@@ -107,3 +107,12 @@ def test_thread_count_is_restored():
     train, _ = loaders(model, valid=False)
     Trainer(n_epochs=1, progress_bar=False, num_threads=1).fit(model, train)
     assert torch.get_num_threads() == before
+
+
+def test_a_model_trained_from_dataloaders_gets_index_classes():
+    model = SliceAwareClassifier(SPEC, 8, NAMES, n_classes=2, seed=0)
+    train, _ = loaders(model, valid=False)
+    Trainer(n_epochs=1, seed=0, progress_bar=False).fit(model, train)
+    assert model.classes_.tolist() == [0, 1]
+    X, _, _ = data(n=10, seed=3)
+    assert np.array_equal(model.predict(X), model.predict_proba(X).argmax(axis=1))

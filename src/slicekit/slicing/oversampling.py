@@ -20,7 +20,7 @@ from slicekit.slicing import backbones
 from slicekit.slicing.scorer import Scorer
 from slicekit.slicing.slice_data import NO_LABEL, Batch, SliceDataset, slice_matrix_array
 from slicekit.slicing.slice_model import SliceClassifierBase
-from slicekit.slicing.trainer import seeded
+from slicekit.slicing.seeding import seeded
 
 
 class OversampledClassifier(SliceClassifierBase):
@@ -58,6 +58,7 @@ class OversampledClassifier(SliceClassifierBase):
         with seeded(seed):
             self.base_architecture = backbones.as_module(base_architecture)
             self.final_head = nn.Linear(head_dim, n_classes)
+        self._remember_params(locals())
 
     def extra_config(self) -> dict[str, Any]:
         weights = self.slice_weights

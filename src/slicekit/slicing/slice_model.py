@@ -11,6 +11,7 @@ adds no Python-level work.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Mapping, NamedTuple, Sequence
 
@@ -19,10 +20,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+from sklearn.exceptions import NotFittedError
 from torch.utils.data import DataLoader
 
 from slicekit.slicing import backbones
-from slicekit.slicing.apply import to_recarray
+from slicekit.slicing.apply.core import to_recarray
 from slicekit.slicing.metrics import METRICS
 from slicekit.slicing.scorer import DEFAULT_TABLE_METRICS, Scorer, slice_scores_table
 from slicekit.slicing.slice_data import (
@@ -32,7 +34,8 @@ from slicekit.slicing.slice_data import (
     make_slice_dataloader,
     pass_batch,
 )
-from slicekit.slicing.trainer import Trainer, seeded
+from slicekit.slicing.seeding import seeded
+from slicekit.slicing.trainer import Trainer
 
 #: Name of the implicit slice that holds every row.
 BASE_SLICE = "base"
@@ -47,11 +50,20 @@ def default_metrics(n_classes: int) -> list[str]:
 
 class SliceClassifierBase(nn.Module):
     """What every slice-trained classifier here shares: construction from a backbone spec,
-    sklearn-style ``fit``/``predict``, per-slice scoring, and a JSON-able config.
+    scikit-learn manners, per-slice scoring, and a JSON-able config.
 
-    Subclasses build ``self.base_architecture`` (the backbone module) and implement
+    scikit-learn manners: ``get_params``/``set_params`` (so ``sklearn.base.clone`` works),
+    ``fit(X, S, y)`` learns ``classes_`` and the weights, ``predict`` returns labels from
+    ``classes_``, ``predict_proba`` one column per class. The constructor builds the
+    network with its (``seed``-determined) initial weights and learns nothing; ``fit``
+    on a fitted model starts again from those initial weights.
+
+    Subclasses build ``self.base_architecture`` (the backbone module), call
+    :meth:`_remember_params` with their constructor arguments, and implement
     ``logits(X)`` (final head) and ``loss_terms(batch)`` (with the final head's term as ``"main"``).
     """
+
+    _estimator_type = "classifier"
 
     def __init__(
         self,
@@ -82,14 +94,43 @@ class SliceClassifierBase(nn.Module):
         self.n_classes = int(n_classes)
         self.seed = seed
 
+    # -- parameters (scikit-learn manners) ----------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [name for name in signature.parameters if name != "self"]
+
+    def _remember_params(self, arguments: Mapping[str, Any]) -> None:
+        """Keep the constructor's arguments as given, for :meth:`get_params` (and ``clone``)."""
+        self._params = {name: arguments[name] for name in self._param_names()}
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments, as passed (``deep`` is accepted for scikit-learn)."""
+        return dict(self._params)
+
+    def set_params(self, **params: Any) -> "SliceClassifierBase":
+        """Change constructor arguments; the network is rebuilt, unfitted. Returns ``self``."""
+        names = self._param_names()
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise ValueError(f"Invalid parameters {unknown} for {type(self).__name__}; valid: {names}.")
+        self._rebuild({**self._params, **params})
+        return self
+
+    def _rebuild(self, params: Mapping[str, Any]) -> None:
+        self.__dict__.pop("classes_", None)
+        type(self).__init__(self, **params)
+
     # -- configuration ------------------------------------------------------------------
 
     def get_config(self) -> dict[str, Any]:
-        """Constructor arguments as JSON-able values (the backbone as its spec, or ``None``)."""
+        """Constructor arguments as JSON-able values (the backbone as its spec, or ``None``),
+        plus the fitted ``classes`` once there are any."""
         custom = [name for name in self.scorer.metrics if name not in METRICS]
         if custom:
             raise ValueError(f"Custom metric functions {custom} cannot be stored in a JSON config.")
-        return {
+        config = {
             "base_architecture": self.backbone_spec,
             "head_dim": self.head_dim,
             "slice_names": list(self.slice_names),
@@ -98,6 +139,9 @@ class SliceClassifierBase(nn.Module):
             "seed": self.seed,
             **self.extra_config(),
         }
+        if hasattr(self, "classes_"):
+            config["classes"] = np.asarray(self.classes_).tolist()
+        return config
 
     def extra_config(self) -> dict[str, Any]:
         """Subclass-specific constructor arguments for :meth:`get_config`."""
@@ -105,17 +149,22 @@ class SliceClassifierBase(nn.Module):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], base_architecture: nn.Module | None = None):
-        """An untrained model from :meth:`get_config`'s output (load a state dict into it).
+        """The model of :meth:`get_config`'s output, to load a state dict into.
 
-        A model whose backbone was a module, not a spec, needs that module passed in.
+        Its ``classes_`` are the config's (``0 .. n_classes - 1`` for a config written
+        before classes were stored). A model whose backbone was a module, not a spec,
+        needs that module passed in.
         """
         arguments = dict(config)
         metrics = arguments.pop("metrics")
+        classes = arguments.pop("classes", None)
         if arguments["base_architecture"] is None:
             if base_architecture is None:
                 raise ValueError("This config's backbone was a module, not a spec: pass base_architecture.")
             arguments["base_architecture"] = base_architecture
-        return cls(scorer=Scorer(metrics=metrics), **arguments)
+        model = cls(scorer=Scorer(metrics=metrics), **arguments)
+        model.classes_ = np.arange(model.n_classes) if classes is None else np.asarray(classes)
+        return model
 
     # -- data ---------------------------------------------------------------------------
 
@@ -133,8 +182,53 @@ class SliceClassifierBase(nn.Module):
 
     def _loader(self, X: Any, S: Any, y: Any, batch_size: int, shuffle: bool = False, split: str = "train"):
         return self.make_slice_dataloader(
-            SliceDataset(X, y, split=split), S, batch_size=batch_size, shuffle=shuffle
+            SliceDataset(X, self._encode(y), split=split), S, batch_size=batch_size, shuffle=shuffle
         )
+
+    # -- classes ------------------------------------------------------------------------
+
+    def _learn_classes(self, y: Any) -> np.ndarray:
+        """``classes_`` for labels ``y``: ``0 .. n_classes - 1`` when every label is one of
+        them (a class may be absent), else the ``n_classes`` distinct labels, sorted."""
+        y = np.asarray(y)
+        integer = y.dtype.kind in "iu"
+        labelled = y[y != NO_LABEL] if integer else y
+        found = np.unique(labelled)
+        if found.size == 0:
+            raise ValueError("y has no labelled rows to learn classes from.")
+        if integer and found.min() >= 0 and found.max() < self.n_classes:
+            return np.arange(self.n_classes)
+        if found.size != self.n_classes:
+            raise ValueError(
+                f"y holds {found.size} distinct labels {found.tolist()[:10]} but the model was built "
+                f"with n_classes={self.n_classes}; labels other than 0..{self.n_classes - 1} must "
+                f"be exactly n_classes distinct values."
+            )
+        return found
+
+    def _encode(self, y: Any) -> Any:
+        """Labels as class indices (:data:`NO_LABEL` kept); unchanged before ``classes_`` exists."""
+        classes = getattr(self, "classes_", None)
+        if y is None or classes is None:
+            return y
+        y = np.asarray(y)
+        unlabelled = (y == NO_LABEL) if y.dtype.kind in "iu" else np.zeros(y.shape, dtype=bool)
+        index = np.searchsorted(classes, y)
+        known = (index < len(classes)) & (classes[np.minimum(index, len(classes) - 1)] == y)
+        unknown = ~known & ~unlabelled
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels {np.unique(y[unknown]).tolist()[:10]} that are not among the "
+                f"model's classes_ {classes.tolist()}."
+            )
+        return np.where(unlabelled, NO_LABEL, index)
+
+    def _check_fitted(self) -> np.ndarray:
+        if not hasattr(self, "classes_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet: call fit (or Trainer.fit) first."
+            )
+        return self.classes_
 
     # -- training (sklearn manners) -----------------------------------------------------
 
@@ -147,7 +241,11 @@ class SliceClassifierBase(nn.Module):
         batch_size: int = 64,
         trainer: Trainer | None = None,
     ):
-        """Train on ``(X, S, y)``; ``valid = (X, S, y)`` enables early stopping. Returns ``self``."""
+        """Learn ``classes_`` and the weights from ``(X, S, y)``; ``valid = (X, S, y)`` enables
+        early stopping. A fitted model starts again from its initial weights. Returns ``self``."""
+        if hasattr(self, "classes_"):
+            self._rebuild(self._params)
+        self.classes_ = self._learn_classes(y)
         train_loader = self._loader(X, S, y, batch_size, shuffle=True)
         valid_loader = None if valid is None else self._loader(*valid, batch_size=4096, split="valid")
         (trainer or Trainer()).fit(self, [train_loader], valid_dataloader=valid_loader)
@@ -185,12 +283,14 @@ class SliceClassifierBase(nn.Module):
         return torch.cat(golds).numpy(), torch.cat(probs).numpy(), S
 
     def predict_proba(self, X: Any, batch_size: int = 4096) -> np.ndarray:
-        """Class probabilities from the final head, shape ``(n, n_classes)``."""
+        """Class probabilities from the final head, shape ``(n, n_classes)``, columns as ``classes_``."""
+        self._check_fitted()
         loader = DataLoader(SliceDataset(X), batch_size=batch_size, collate_fn=pass_batch)
         return self._collect([loader])[1]
 
     def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
-        return self.predict_proba(X, batch_size).argmax(axis=1)
+        """The most probable class of each row, as a value of ``classes_``."""
+        return self._check_fitted()[self.predict_proba(X, batch_size).argmax(axis=1)]
 
     def score_slices(
         self, data: ScoreData, as_dataframe: bool = False
@@ -256,6 +356,7 @@ class SliceAwareClassifier(SliceClassifierBase):
             self.expert_bias = nn.Parameter(torch.empty(n_slices, head_dim).uniform_(-bound, bound))
             self.slice_head = nn.Linear(head_dim, n_classes)
             self.final_head = nn.Linear(head_dim, n_classes)
+        self._remember_params(locals())
 
     @property
     def all_slice_names(self) -> list[str]:

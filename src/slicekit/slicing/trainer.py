@@ -12,45 +12,30 @@ from __future__ import annotations
 
 import math
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-if TYPE_CHECKING:
-    from slicekit.slicing.slice_model import SliceClassifierBase
+from slicekit.slicing.seeding import deterministic_kernels, seeded
+
+
+class TrainableModel(Protocol):
+    """What the trainer needs of a model (``slice_model.SliceClassifierBase`` has it all)."""
+
+    n_classes: int
+    scorer: Any
+
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+    def loss_terms(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]: ...
+
+    def score_slices(self, data: Any, as_dataframe: bool = False) -> Any: ...
+
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-
-
-@contextmanager
-def seeded(seed: int | None, device: torch.device = torch.device("cpu")) -> Iterator[None]:
-    """Inside the block torch's RNG is seeded with ``seed``; the caller's RNG state comes back after.
-
-    A ``None`` seed leaves the RNG alone.
-    """
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[device] if device.type != "cpu" else []):
-        torch.manual_seed(seed)
-        yield
-
-
-@contextmanager
-def deterministic_kernels(device: torch.device) -> Iterator[None]:
-    """Deterministic kernels on accelerators. CPU kernels already are, and switching the
-    mode on imports torch's compiler stack (seconds), so on CPU this does nothing."""
-    if device.type == "cpu":
-        yield
-        return
-    previous = torch.are_deterministic_algorithms_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous)
 
 
 @contextmanager
@@ -104,10 +89,10 @@ class Trainer:
 
     def fit(
         self,
-        model: SliceClassifierBase,
+        model: TrainableModel,
         dataloaders: Sequence[DataLoader],
         valid_dataloader: DataLoader | None = None,
-    ) -> SliceClassifierBase:
+    ) -> TrainableModel:
         """Train ``model`` in place on every batch of ``dataloaders`` each epoch; returns it.
 
         ``history_`` records each epoch's mean training loss (and validation score);
@@ -125,9 +110,11 @@ class Trainer:
                 stack.enter_context(deterministic_kernels(torch.device(self.device)))
             stack.enter_context(_threads(self.num_threads))
             self._fit(model, list(dataloaders), valid_dataloader)
+        if not hasattr(model, "classes_"):  # the loaders' labels are class indices
+            model.classes_ = np.arange(model.n_classes)
         return model
 
-    def _fit(self, model: SliceClassifierBase, loaders: list[DataLoader], valid: DataLoader | None) -> None:
+    def _fit(self, model: TrainableModel, loaders: list[DataLoader], valid: DataLoader | None) -> None:
         model.to(self.device)
         # fused kernels: one pass over all parameters, several times faster than the per-tensor loop on CPU
         optimizer = OPTIMIZERS[self.optimizer](
@@ -176,7 +163,7 @@ class Trainer:
         model.eval()
 
     @torch.no_grad()
-    def validation_score(self, model: SliceClassifierBase, loader: DataLoader) -> float:
+    def validation_score(self, model: TrainableModel, loader: DataLoader) -> float:
         """The monitored quantity on ``loader``: mean final-head loss, or an overall metric."""
         model.eval()
         if self.monitor != "loss":

@@ -287,21 +287,3 @@ def word_char_before_literal(values: Any, literal: str) -> pa.Array | pa.Chunked
     out = np.zeros(len(text), dtype=bool)
     out[positions.to_numpy()] = hits.to_numpy(zero_copy_only=False)
     return pa.array(out, mask=pc.is_null(text).to_numpy(zero_copy_only=False))
-
-
-def textblob_polarity_function():
-    """``text -> TextBlob(text).sentiment.polarity``, without building a TextBlob.
-
-    ``TextBlob.sentiment`` is ``TextBlob.analyzer.analyze(text)``; for the default
-    ``PatternAnalyzer`` that is ``(polarity, subjectivity)`` of pattern's sentiment
-    lexicon on the text, which this calls directly: same code, same numbers. For
-    any other configured analyzer it calls the analyzer.
-    """
-    from textblob.blob import BaseBlob
-    from textblob.en.sentiments import PatternAnalyzer
-    from textblob.en.sentiments import pattern_sentiment
-
-    analyzer = BaseBlob.analyzer
-    if type(analyzer) is PatternAnalyzer:
-        return lambda text: pattern_sentiment(text)[0]
-    return lambda text: analyzer.analyze(text)[0]

@@ -13,7 +13,7 @@ import pytest
 
 from slicekit import slice_functions as ours
 from slicekit.slicing import PandasSFApplier, SlicingFunctionError, slicing_function
-from slicekit.slicing.dask_apply import DaskSFApplier
+from slicekit.slicing.apply.dask import DaskSFApplier, _worker_count
 
 SFS = ours.get_slicing_functions()
 
@@ -92,6 +92,10 @@ def test_a_worker_error_names_the_sf_and_the_global_row(client, comments, tmp_pa
         applier.apply(ddf, progress_bar=False)
     assert error.value.sf_name == "fails_on_cursed_text" and error.value.position == 1234
     assert "found a cursed comment" in str(error.value) and "position 1234" in str(error.value)
+    assert error.value.detail == "ValueError: found a cursed comment"
+    # re-located from the worker's error, whose position counts from its partition's first row
+    assert error.value.partition == 2 and error.value.__cause__.position == 234
+    assert type(error.value.__cause__) is SlicingFunctionError
     with pytest.raises(SlicingFunctionError, match="'fails_on_cursed_text' failed on row 1234 .position 1234."):
         applier.apply(frame, progress_bar=False)  # pandas input: index labels are global
 
@@ -164,7 +168,7 @@ def test_pipeline_node_with_the_dask_engine_and_the_dask_catalog_entry(client, c
 
     from slicekit.pipelines.slice_functions.nodes import apply_slicing_functions
 
-    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "conf/base/catalog_dask.yml").read_text())
+    config = yaml.safe_load((Path(__file__).resolve().parents[3] / "conf/base/catalog_dask.yml").read_text())
     assert config["large_comments"]["type"].startswith("dask.")
     config["large_comments"]["filepath"] = str(tmp_path / "large_comments")
     config["large_slice_matrix"]["filepath"] = str(tmp_path / "large_slice_matrix.parquet")
@@ -194,8 +198,6 @@ def test_worker_count_is_not_fooled_by_the_clients_periodic_refresh():
     periodic refresh, which fetches no per-worker entries, and then reports 0 workers. With the
     refresh every millisecond that race happens within a few hundred calls (measured: 14 of 300);
     ``_worker_count`` asks the scheduler directly and must always see both workers."""
-    from slicekit.slicing.dask_apply import _worker_count
-
     with dask.config.set({"distributed.client.scheduler-info-interval": "1ms"}):
         with distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0",

@@ -1,17 +1,34 @@
-"""PandasSFApplier(n_jobs>1): chunks over worker processes, results identical to serial."""
+"""PandasSFApplier: the recarray, errors naming SF and row, chunks, and n_jobs worker
+processes whose results are identical to serial ones."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from slicekit import slice_functions as ours
-from slicekit.slicing import PandasSFApplier, SlicingFunction, SlicingFunctionError, slicing_function
-from slicekit.slicing import parallel
-from slicekit.slicing.parallel import dumps_sfs, loads_sfs, module_reference
+from slicekit.slicing import (
+    PandasSFApplier,
+    SlicingFunction,
+    SlicingFunctionError,
+    slice_dataframe,
+    slicing_function,
+)
+from slicekit.slicing.apply import pandas as pandas_applier
 
 SFS = ours.get_slicing_functions()
+
+
+@slicing_function()
+def short(x):
+    return len(x.text) < 4
+
+
+@slicing_function()
+def has_digit(x):
+    return any(c.isdigit() for c in x.text)
 
 
 @slicing_function()
@@ -28,11 +45,90 @@ def fails_on_rows_30_and_130(x):
     return False
 
 
+@pytest.fixture
+def df():
+    return pd.DataFrame({"text": ["abc", "hello 1", "ok2", "longer"]}, index=[10, 11, 12, 13])
+
+
 @pytest.fixture(scope="module")
 def comments(spam_split):
     train, valid, test = spam_split
     return pd.concat([train, valid, test]).reset_index(drop=True)
 
+
+# In this process
+
+def test_recarray_has_one_int_field_per_sf(df):
+    S = PandasSFApplier([short, has_digit]).apply(df, progress_bar=False)
+    assert isinstance(S, np.recarray)
+    assert S.dtype.names == ("short", "has_digit")
+    assert S.dtype["short"] == np.int64
+    assert S.short.tolist() == [1, 0, 1, 0] and S["has_digit"].tolist() == [0, 1, 1, 0]
+
+
+def test_slice_dataframe_keeps_members_and_their_index(df):
+    sliced = slice_dataframe(df, short, progress_bar=False)
+    assert list(sliced.index) == [10, 12]
+
+
+def test_sf_that_raises_names_the_sf_and_the_row(df):
+    @slicing_function()
+    def fragile(x):
+        if x.text == "ok2":
+            raise KeyError("boom")
+        return False
+
+    with pytest.raises(SlicingFunctionError) as error:
+        PandasSFApplier([short, fragile]).apply(df, progress_bar=False)
+    message = str(error.value)
+    assert "'fragile'" in message and "row 12" in message and "position 2" in message and "boom" in message
+    assert error.value.sf_name == "fragile" and error.value.row_index == 12
+
+
+@pytest.mark.parametrize("bad", [2, "yes", None, 0.5, -1])
+def test_sf_returning_a_non_membership_is_an_error(df, bad):
+    sf = SlicingFunction("odd", lambda x: bad)
+    with pytest.raises(SlicingFunctionError, match="'odd'.*expected a bool or 0/1"):
+        PandasSFApplier([sf]).apply(df, progress_bar=False)
+
+
+@pytest.mark.parametrize("good", [True, False, 0, 1, np.bool_(True), np.int64(1)])
+def test_bools_and_zero_one_are_memberships(df, good):
+    S = PandasSFApplier([SlicingFunction("ok", lambda x: good)]).apply(df, progress_bar=False)
+    assert set(S["ok"].tolist()) == {int(good)}
+
+
+def test_two_sfs_with_one_name_are_an_error():
+    twin = SlicingFunction("short", lambda x: True)
+    with pytest.raises(ValueError, match="unique.*short"):
+        PandasSFApplier([short, twin])
+
+
+def test_empty_frame_gives_an_empty_matrix():
+    S = PandasSFApplier([short]).apply(pd.DataFrame({"text": []}), progress_bar=False)
+    assert S.shape == (0,) and S.dtype.names == ("short",)
+
+
+def test_error_positions_are_global_across_chunks():
+    frame = pd.DataFrame({"text": ["ok"] * 25 + [7] + ["ok"] * 10})
+
+    def undecided_unless_str(frame):
+        return pa.array([None if not isinstance(t, str) else False for t in frame.text], pa.bool_())
+
+    sf = SlicingFunction("short", lambda x: len(x.text) < 4, vectorized=undecided_unless_str)
+    with pytest.raises(SlicingFunctionError, match="position 25") as error:
+        PandasSFApplier([sf], chunk_size=10).apply(frame, progress_bar=False)
+    assert error.value.row_index == 25 and error.value.position == 25
+    assert error.value.detail == "TypeError: object of type 'int' has no len()"
+
+
+@pytest.mark.parametrize("chunk_size", [0, -3, 2.5])
+def test_bad_chunk_size(chunk_size):
+    with pytest.raises(ValueError, match="chunk_size"):
+        PandasSFApplier(SFS, chunk_size=chunk_size)
+
+
+# Over worker processes (n_jobs > 1)
 
 def test_identical_to_serial_on_the_data_set(comments):
     serial = PandasSFApplier(SFS).apply(comments, progress_bar=False)
@@ -65,15 +161,6 @@ def test_sfs_defined_in_a_function_travel_by_value(spam_split):
     serial = PandasSFApplier(sfs).apply(test, progress_bar=False)
     parallel_ = PandasSFApplier(sfs, n_jobs=2, chunk_size=50).apply(test, progress_bar=False)
     assert np.array_equal(parallel_, serial) and serial["few_words"].sum() > 0
-
-
-def test_module_level_sfs_pickle_by_reference():
-    assert module_reference(ours.short_comment) == ("slicekit.slice_functions", "short_comment")
-    assert module_reference(ours.keyword_please) == ("slicekit.slice_functions", "keyword_please")
-    assert module_reference(ours.textblob_sentiment) == ("slicekit.slice_functions", "textblob_sentiment")
-    payload = dumps_sfs(SFS)
-    assert len(payload) < 2_000  # references, not code
-    assert loads_sfs(payload) == SFS and all(a is b for a, b in zip(loads_sfs(payload), SFS))
 
 
 def test_a_worker_error_names_the_sf_and_the_global_row():
@@ -109,7 +196,7 @@ def test_progress_advances_per_chunk(monkeypatch, spam_split):
         def update(self, n):
             updates.append(n)
 
-    monkeypatch.setattr(parallel, "tqdm", Recorder)
+    monkeypatch.setattr(pandas_applier, "tqdm", Recorder)
     test = spam_split[2]
     PandasSFApplier(SFS[:4], n_jobs=2, chunk_size=100).apply(test, progress_bar=True)
     assert sorted(updates) == [50, 100, 100]
@@ -119,7 +206,7 @@ def test_small_frames_skip_the_pool(monkeypatch, spam_split):
     def no_pool(*args, **kwargs):
         raise AssertionError("a pool was started")
 
-    monkeypatch.setattr(parallel, "WorkerPool", no_pool)
+    monkeypatch.setattr(pandas_applier, "WorkerPool", no_pool)
     test = spam_split[2]
     S = PandasSFApplier(SFS[:4], n_jobs=2, chunk_size=1_000).apply(test, progress_bar=False)
     assert np.array_equal(S, PandasSFApplier(SFS[:4]).apply(test, progress_bar=False))

@@ -1,54 +1,49 @@
-"""Apply slicing functions to a DataFrame, producing the slice matrix ``S``.
-
-``S`` is an ``np.recarray`` with one int64 field per slicing function (1 =
-member), the format Snorkel's ``PandasSFApplier`` returns, so ``S["name"]``
-reads a slice's mask.
+"""What every applier shares: one block of rows in, its slice memberships out.
 
 Every engine (serial, ``n_jobs`` processes, Dask partitions) runs the same
 :func:`apply_chunk` on a block of rows: an SF with a ``vectorized``
 implementation is computed a whole column at a time, the rows it leaves
 undecided (nulls in its output) and every SF without one row by row.
+
+The slice matrix ``S`` is an ``np.recarray`` with one int64 field per slicing
+function (1 = member), the format Snorkel's ``PandasSFApplier`` returns, so
+``S["name"]`` reads a slice's mask (:func:`to_recarray`).
+
+SFs travel to worker processes (a process pool or Dask workers) as one pickled
+payload (:func:`dumps_sfs`):
+
+* SFs and preprocessors bound to a name in an importable module (not
+  ``__main__``) are pickled *by reference* (``module.name``), so workers use the
+  module's own objects. (Pickling them by value fails for ``@slicing_function``
+  -decorated functions: the module attribute holds the SF, not the function.)
+* anything else (SFs built in a notebook, closures, lambdas) goes by value with
+  ``cloudpickle``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import io
 import math
-import os
-from typing import Any, Hashable, Iterator, Sequence
+import sys
+from typing import Any, Iterator, Sequence
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from tqdm.auto import tqdm
 
 from slicekit.slicing.data_point import DataPoint
-from slicekit.slicing.errors import SlicingFunctionError
+from slicekit.slicing.errors import SlicingFunctionError, VectorizedOutputError
+from slicekit.slicing.preprocess import Preprocessor
 from slicekit.slicing.slicing_function import SlicingFunction
 
 #: Rows per chunk when applying serially: small enough for a lively progress bar
 #: when SFs run row by row, large enough to amortise per-call overhead of kernels.
 SERIAL_CHUNK_ROWWISE = 10_000
 SERIAL_CHUNK_VECTORIZED = 100_000
-
-
-class VectorizedOutputError(SlicingFunctionError):
-    """A slicing function's vectorized implementation failed or returned something unusable."""
-
-    def __init__(
-        self, sf_name: str, message: str, row_index: Hashable = None, position: int | None = None
-    ) -> None:
-        self.sf_name = sf_name
-        self.row_index = row_index
-        self.position = position
-        self.detail = message
-        where = "" if position is None else f" on row {row_index!r} (position {position})"
-        ValueError.__init__(
-            self, f"Vectorized implementation of slicing function {sf_name!r}{where}: {message}"
-        )
-
-    def __reduce__(self):  # picklable across processes
-        return (VectorizedOutputError, (self.sf_name, self.detail, self.row_index, self.position))
 
 
 def check_unique_names(sfs: Sequence[SlicingFunction]) -> list[str]:
@@ -131,23 +126,6 @@ def _fill_rowwise(
     finally:
         for pre in memoized:
             pre.reset_cache()
-
-
-def apply_rowwise(
-    sfs: Sequence[SlicingFunction], df: pd.DataFrame, progress_bar: bool = False, offset: int = 0
-) -> np.ndarray:
-    """Call every SF once per row, ignoring vectorized implementations; an (n, len(sfs)) int8 matrix."""
-    sfs = list(sfs)
-    out = np.zeros((len(df), len(sfs)), dtype=np.int8)
-    step = SERIAL_CHUNK_ROWWISE
-    with tqdm(total=len(df), disable=not progress_bar) as bar:
-        for start in range(0, len(df), step):
-            chunk = df.iloc[start : start + step]
-            block = np.zeros((len(chunk), len(sfs)), dtype=np.int8)
-            _fill_rowwise(sfs, range(len(sfs)), chunk, block, offset=offset + start)
-            out[start : start + len(chunk)] = block
-            bar.update(len(chunk))
-    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -312,106 +290,67 @@ def default_chunk_size(
     return max(1_000, min(50_000, math.ceil(n_rows / (4 * n_jobs))))
 
 
-def apply_serial(
-    sfs: Sequence[SlicingFunction],
-    df: pd.DataFrame,
-    chunk_size: int | None = None,
-    progress_bar: bool = False,
-    use_vectorized: bool = True,
-) -> np.ndarray:
-    """:func:`apply_chunk` over consecutive chunks of ``df`` in this process."""
-    sfs = list(sfs)
-    step = chunk_size or default_chunk_size(sfs, len(df), 1, use_vectorized)
-    out = np.zeros((len(df), len(sfs)), dtype=np.int8)
-    with tqdm(total=len(df), disable=not progress_bar) as bar:
-        for start in range(0, len(df), step):
-            chunk = df.iloc[start : start + step]
-            out[start : start + len(chunk)] = apply_chunk(sfs, chunk, start, use_vectorized)
-            bar.update(len(chunk))
-    return out
+# --------------------------------------------------------------------------------------
+# The SFs as one payload for worker processes
+# --------------------------------------------------------------------------------------
+
+_MAIN_MODULES = {"__main__", "__mp_main__"}
 
 
-def resolve_n_jobs(n_jobs: int | None) -> int:
-    """``None``/1 -> 1; ``-1`` -> every CPU; ``-k`` -> all but k - 1 CPUs."""
-    if n_jobs is None:
-        return 1
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
-    cpus = os.cpu_count() or 1
-    return int(n_jobs) if n_jobs > 0 else max(1, cpus + 1 + int(n_jobs))
+def _import_attribute(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
 
 
-class PandasSFApplier:
-    """Apply slicing functions to a ``pd.DataFrame`` (Snorkel's ``PandasSFApplier``).
-
-    ``n_jobs > 1`` spreads chunks of rows over that many processes (a pool per
-    :meth:`apply` call, or one kept for the applier's life inside ``with``); the
-    result is identical to the serial one, and a frame that fits in one chunk
-    (by default up to 1,000 rows) is applied in this process. ``chunk_size`` overrides the rows per
-    chunk; ``use_vectorized=False`` ignores vectorized implementations (every SF
-    row by row); ``mp_context`` names the multiprocessing start method
-    (default: ``"forkserver"`` where available, else ``"spawn"``).
-    """
-
-    def __init__(
-        self,
-        sfs: Sequence[SlicingFunction],
-        n_jobs: int = 1,
-        chunk_size: int | None = None,
-        use_vectorized: bool = True,
-        mp_context: str | None = None,
-    ) -> None:
-        self._sfs = list(sfs)
-        self._names = check_unique_names(self._sfs)
-        self.n_jobs = resolve_n_jobs(n_jobs)
-        if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
-            raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-        self.chunk_size = chunk_size
-        self.use_vectorized = use_vectorized
-        self.mp_context = mp_context
-        self._pool = None  # a persistent worker pool, inside ``with``
-
-    @property
-    def sfs(self) -> list[SlicingFunction]:
-        return list(self._sfs)
-
-    def __enter__(self) -> "PandasSFApplier":
-        if self.n_jobs > 1 and self._pool is None:
-            from slicekit.slicing.parallel import WorkerPool
-
-            self._pool = WorkerPool(self._sfs, self.n_jobs, self.use_vectorized, self.mp_context)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Shut down the persistent worker pool, if any."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
-
-    def apply(self, df: pd.DataFrame, progress_bar: bool = True) -> np.recarray:
-        """The slice matrix of ``df``: one int64 field per SF, one row per data point."""
-        chunk_size = self.chunk_size or default_chunk_size(
-            self._sfs, len(df), self.n_jobs, self.use_vectorized
-        )
-        if self.n_jobs > 1 and len(df) > chunk_size:
-            from slicekit.slicing.parallel import WorkerPool, apply_parallel
-
-            if self._pool is not None:
-                matrix = apply_parallel(self._pool, df, chunk_size, progress_bar)
-            else:
-                with WorkerPool(self._sfs, self.n_jobs, self.use_vectorized, self.mp_context) as pool:
-                    matrix = apply_parallel(pool, df, chunk_size, progress_bar)
-        else:
-            matrix = apply_serial(self._sfs, df, chunk_size, progress_bar, self.use_vectorized)
-        return to_recarray(matrix, self._names)
+def sf_modules(obj: Any) -> list[str]:
+    """Importable modules (not ``__main__``) where ``obj``'s functions are defined."""
+    functions = [getattr(obj, "_f", None), getattr(obj, "vectorized", None)]
+    modules = [getattr(f, "__module__", None) for f in functions]
+    return [m for m in dict.fromkeys(modules) if m and m not in _MAIN_MODULES]
 
 
-def slice_dataframe(
-    data_points: pd.DataFrame, slicing_function: SlicingFunction, progress_bar: bool = True
-) -> pd.DataFrame:
-    """The rows of ``data_points`` that belong to ``slicing_function``'s slice."""
-    S = PandasSFApplier([slicing_function]).apply(data_points, progress_bar=progress_bar)
-    return data_points[S[slicing_function.name].astype(bool)]
+def module_reference(obj: SlicingFunction | Preprocessor) -> tuple[str, str] | None:
+    """``(module, attribute)`` under which ``obj`` itself is importable, else None."""
+    for module_name in sf_modules(obj):
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        namespace = vars(module)
+        preferred = [getattr(obj, "name", None), getattr(getattr(obj, "_f", None), "__name__", None)]
+        for name in preferred:
+            if name and namespace.get(name) is obj:
+                return module_name, name
+        for name, value in namespace.items():
+            if value is obj:
+                return module_name, name
+    return None
+
+
+class _SFPickler(cloudpickle.Pickler):
+    """cloudpickle, with module-level SFs and preprocessors pickled by reference."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (SlicingFunction, Preprocessor)):
+            reference = module_reference(obj)
+            if reference is not None:
+                return _import_attribute, reference
+        return super().reducer_override(obj)
+
+
+def dumps_sfs(sfs: Sequence[SlicingFunction]) -> bytes:
+    """The SFs as one payload for worker processes (see the module docstring)."""
+    buffer = io.BytesIO()
+    _SFPickler(buffer, protocol=5).dump(list(sfs))
+    return buffer.getvalue()
+
+
+_LOADED: dict[bytes, list[SlicingFunction]] = {}
+
+
+def loads_sfs(payload: bytes) -> list[SlicingFunction]:
+    """The SFs of a payload, unpickled once per process (Dask runs many tasks per worker)."""
+    key = hashlib.sha256(payload).digest()
+    if key not in _LOADED:
+        if len(_LOADED) > 16:
+            _LOADED.clear()
+        _LOADED[key] = cloudpickle.loads(payload)
+    return _LOADED[key]

@@ -1,17 +1,29 @@
-"""Appliers prefer an SF's vectorized implementation, fall back row by row where it abstains,
-and refuse unusable vectorized outputs with errors naming the SF."""
+"""The chunk logic every applier shares: vectorized implementations preferred, row-wise
+fallback where they abstain, unusable outputs refused naming the SF, and the SF payload."""
 
 from __future__ import annotations
-
-import pickle
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from slicekit.slicing import PandasSFApplier, SlicingFunction, SlicingFunctionError, slicing_function
-from slicekit.slicing.apply import VectorizedOutputError, apply_chunk, coerce_vectorized
+from slicekit import slice_functions as ours
+from slicekit.slicing import SlicingFunction, SlicingFunctionError, preprocessor, slicing_function
+from slicekit.slicing.apply.core import (
+    apply_chunk,
+    check_unique_names,
+    coerce_vectorized,
+    default_chunk_size,
+    dumps_sfs,
+    loads_sfs,
+    module_reference,
+    to_membership,
+    to_recarray,
+)
+from slicekit.slicing.errors import VectorizedOutputError
+
+SFS = ours.get_slicing_functions()
 
 
 @pytest.fixture
@@ -27,8 +39,8 @@ def sf_with(vectorized, name="short"):
     return SlicingFunction(name, rowwise_short, vectorized=vectorized)
 
 
-def apply(sfs, frame, **kwargs):
-    return PandasSFApplier(sfs, **kwargs).apply(frame, progress_bar=False)
+def apply(sfs, frame, use_vectorized=True):
+    return to_recarray(apply_chunk(sfs, frame, use_vectorized=use_vectorized), [sf.name for sf in sfs])
 
 
 def test_vectorized_implementation_is_used_instead_of_rows(df):
@@ -142,17 +154,7 @@ def test_vectorized_failure_alone_blames_the_vectorized_implementation(df):
         apply([sf_with(broken)], df)
 
 
-def test_error_positions_are_global_across_chunks():
-    frame = pd.DataFrame({"text": ["ok"] * 25 + [7] + ["ok"] * 10})
-    sf = sf_with(lambda frame: pa.array([None if not isinstance(t, str) else False for t in frame.text], pa.bool_()))
-    with pytest.raises(SlicingFunctionError, match="position 25") as error:
-        apply([sf], frame, chunk_size=10)
-    assert error.value.row_index == 25
-
-
 def test_vectorized_and_rowwise_sfs_mix_and_share_memoized_preprocessors(df):
-    from slicekit.slicing import preprocessor
-
     runs = []
 
     @preprocessor(memoize=True)
@@ -193,13 +195,70 @@ def test_coerce_reports_fallback_rows():
     assert fallback is None
 
 
-def test_vectorized_errors_pickle():
-    error = VectorizedOutputError("s", "returned 2", row_index="r", position=5)
-    clone = pickle.loads(pickle.dumps(error))
-    assert type(clone) is VectorizedOutputError and str(clone) == str(error)
-    assert (clone.sf_name, clone.row_index, clone.position) == ("s", "r", 5)
-
-
 def test_apply_chunk_offsets_only_shift_error_positions(df):
     sf = sf_with(lambda frame: frame.text.str.len().to_numpy() < 4)
-    assert np.array_equal(apply_chunk([sf], df, offset=1000), apply_chunk([sf], df))
+    shifted = apply_chunk([sf], df, offset=1000)
+    assert shifted.dtype == np.int8 and shifted[:, 0].tolist() == [1, 0, 1, 0]
+    assert np.array_equal(shifted, apply_chunk([sf], df))
+
+
+def test_module_level_sfs_pickle_by_reference():
+    assert module_reference(ours.short_comment) == ("slicekit.slice_functions", "short_comment")
+    assert module_reference(ours.keyword_please) == ("slicekit.slice_functions", "keyword_please")
+    assert module_reference(ours.textblob_sentiment) == ("slicekit.slice_functions", "textblob_sentiment")
+    payload = dumps_sfs(SFS)
+    assert len(payload) < 2_000  # references, not code
+    assert loads_sfs(payload) == SFS and all(a is b for a, b in zip(loads_sfs(payload), SFS))
+
+
+def test_apply_chunk_positions_in_errors_start_at_the_offset(df):
+    sf = SlicingFunction("fragile", lambda x: 1 / 0 if x.name == 12 else False)
+    with pytest.raises(SlicingFunctionError) as error:
+        apply_chunk([sf], df, offset=1000)
+    assert (error.value.row_index, error.value.position) == (12, 1002)
+    assert error.value.detail == "ZeroDivisionError: division by zero"
+
+
+def test_to_recarray_packs_one_int64_field_per_name():
+    S = to_recarray(np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8), ["a", "b"])
+    assert S.dtype == np.dtype([("a", np.int64), ("b", np.int64)])
+    assert S.a.tolist() == [1, 0, 1] and S["b"].tolist() == [0, 1, 1]
+
+
+def test_check_unique_names_lists_every_repeated_name():
+    sfs = [SlicingFunction(name, rowwise_short) for name in ["a", "b", "a", "c", "b"]]
+    with pytest.raises(ValueError, match=r"repeated: \['a', 'b'\]"):
+        check_unique_names(sfs)
+    assert check_unique_names(sfs[:2]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("value, expected", [(True, 1), (False, 0), (np.bool_(True), 1), (np.int8(0), 0), (1, 1)])
+def test_to_membership_accepts_bools_and_zero_one(value, expected):
+    assert to_membership(value, "s", "r", 3) == expected
+
+
+def test_to_membership_refuses_anything_else_naming_sf_and_row():
+    with pytest.raises(SlicingFunctionError) as error:
+        to_membership(2, "s", "r", 3)
+    assert (error.value.sf_name, error.value.row_index, error.value.position) == ("s", "r", 3)
+    assert error.value.detail == "returned 2 (int); expected a bool or 0/1"
+
+
+def test_default_chunk_size_depends_on_engine_and_sfs():
+    rowwise = [SlicingFunction("r", rowwise_short)]
+    vectorized = [sf_with(lambda frame: frame.text.str.len() < 4)]
+    assert default_chunk_size(rowwise, 10**6) == 10_000
+    assert default_chunk_size(vectorized, 10**6) == 100_000
+    assert default_chunk_size(vectorized, 10**6, use_vectorized=False) == 10_000
+    assert default_chunk_size(rowwise, 10**6, n_jobs=4) == 50_000
+    assert default_chunk_size(rowwise, 40_000, n_jobs=4) == 2_500
+    assert default_chunk_size(rowwise, 100, n_jobs=4) == 1_000
+
+
+def test_sfs_built_in_a_function_pickle_by_value():
+    threshold = 3
+    sf = SlicingFunction("few_words", lambda x: len(x.text.split()) <= threshold)
+    assert module_reference(sf) is None
+    (copy,) = loads_sfs(dumps_sfs([sf]))
+    assert copy is not sf and copy.name == "few_words"
+    assert copy(pd.Series({"text": "a b c"})) is True and copy(pd.Series({"text": "a b c d"})) is False

@@ -1,6 +1,6 @@
 """Apply slicing functions partition by partition on a Dask cluster (``DaskSFApplier``).
 
-Each partition goes through the same :func:`~slicekit.slicing.apply.apply_chunk`
+Each partition goes through the same :func:`~slicekit.slicing.apply.core.apply_chunk`
 as the pandas appliers (vectorized implementations where present, row-wise
 calls otherwise), so the slice matrix is identical to ``PandasSFApplier``'s.
 
@@ -39,14 +39,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from slicekit.slicing.apply import (
-    VectorizedOutputError,
-    apply_chunk,
-    check_unique_names,
-    to_recarray,
-)
+from slicekit.slicing.apply.core import apply_chunk, check_unique_names, dumps_sfs, loads_sfs, to_recarray
 from slicekit.slicing.errors import SlicingFunctionError
-from slicekit.slicing.parallel import dumps_sfs, loads_sfs
 from slicekit.slicing.slicing_function import SlicingFunction
 
 logger = logging.getLogger(__name__)
@@ -79,18 +73,6 @@ def _write_partition(
 
 
 # Client side ---------------------------------------------------------------------------
-
-
-def _strip_prefix(error: SlicingFunctionError) -> str:
-    """The message of a :class:`SlicingFunctionError` without its 'SF ... failed on row ...' prefix."""
-    if isinstance(error, VectorizedOutputError):
-        return error.detail
-    text = str(error)
-    prefix = (
-        f"Slicing function {error.sf_name!r} failed on row {error.row_index!r} "
-        f"(position {error.position}): "
-    )
-    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 class DaskSFApplier:
@@ -268,17 +250,9 @@ class DaskSFApplier:
                 lengths = data.map_partitions(len).compute().tolist()
                 offset = int(sum(lengths[:partition]))
             except Exception:  # noqa: BLE001 - keep the worker's error if lengths are unavailable
-                offset = None
-            if offset is None:
                 return error
-            position = error.position + offset
-            if isinstance(error, VectorizedOutputError):
-                located = VectorizedOutputError(error.sf_name, error.detail, error.row_index, position)
-            else:
-                located = SlicingFunctionError(error.sf_name, error.row_index, position, _strip_prefix(error))
+            located = error.at(error.position + offset)
         located.partition = partition
-        if located is not error:
-            located.__cause__ = error
         return located
 
     # Public API --------------------------------------------------------------------------
