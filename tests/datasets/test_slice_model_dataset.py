@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from kedro.io import DatasetError
+from tampering import flip_bytes_inside, truncate
 from torch import nn
 
 from slicekit.datasets import slice_model_dataset
@@ -103,5 +104,49 @@ def test_an_unknown_class_in_the_config_is_refused(tmp_path):
     config_file = tmp_path / "model" / "config.json"
     stored = json.loads(config_file.read_text())
     config_file.write_text(json.dumps({**stored, "model_class": "os.system"}))
-    with pytest.raises(DatasetError, match="unknown model class 'os.system'"):
+    with pytest.raises(DatasetError, match=rf"{config_file}: unknown model class 'os.system'"):
+        dataset.load()
+
+
+def saved(tmp_path):
+    dataset = SliceModelDataset(str(tmp_path / "model"))
+    dataset.save(trained(SliceAwareClassifier(SPEC, 7, NAMES, seed=0)))
+    return dataset, tmp_path / "model" / "config.json", tmp_path / "model" / "state_dict.pt"
+
+
+def test_the_config_records_the_weights_sha256(tmp_path):
+    import hashlib
+
+    _, config_file, weights_file = saved(tmp_path)
+    stored = json.loads(config_file.read_text())
+    assert stored["sha256"] == hashlib.sha256(weights_file.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("tamper", ["flip_64_bytes_in_a_tensor", "truncate"])
+def test_altered_weights_are_refused_naming_the_file(tmp_path, monkeypatch, tamper):
+    dataset, _, weights_file = saved(tmp_path)
+    if tamper == "truncate":
+        truncate(weights_file)
+    else:
+        flip_bytes_inside(weights_file, b"data/")  # torch's zip holds each tensor under .../data/<n>
+    loads = []
+    monkeypatch.setattr(slice_model_dataset.torch, "load", lambda *a, **k: loads.append(k))
+    with pytest.raises(DatasetError, match=rf"{weights_file}: its sha256 does not match config.json"):
+        dataset.load()
+    assert loads == []  # refused before torch parses a byte of it
+
+
+def test_an_edited_config_is_refused_naming_the_file(tmp_path):
+    dataset, config_file, weights_file = saved(tmp_path)
+    stored = json.loads(config_file.read_text())
+    stored["config"]["temperature"] = 5.0  # loads fine, predicts differently: the checksum notices
+    config_file.write_text(json.dumps(stored))
+    with pytest.raises(DatasetError, match=rf"{config_file}: edited after it was saved"):
+        dataset.load()
+    del stored["sha256"]
+    config_file.write_text(json.dumps(stored))
+    with pytest.raises(DatasetError, match=rf"{config_file}: lacks \['sha256'\]"):
+        dataset.load()
+    config_file.write_text('{"model_class": ')
+    with pytest.raises(DatasetError, match=rf"{config_file}: not valid JSON"):
         dataset.load()

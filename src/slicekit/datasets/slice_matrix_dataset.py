@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from kedro.io import AbstractDataset
 
-from slicekit.datasets.atomic import atomic_path
+from slicekit.atomic import atomic_path
 from slicekit.slicing.apply import to_recarray
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import scipy.sparse as sp
 from kedro.io import AbstractDataset
 
-from slicekit.datasets.atomic import atomic_path
+from slicekit.atomic import atomic_path
 
 
 class SparseMatrixDataset(AbstractDataset[sp.spmatrix, sp.csr_matrix]):

@@ -4,6 +4,8 @@ SPLITS = ("train", "valid", "test")
 
 
 def slice_scores_dataset(model: str, split: str) -> str:
-    """``<model>_slice_scores`` for test (the table the report and the README show),
-    ``<model>_slice_scores_<split>`` for train and valid."""
-    return f"{model}_slice_scores" if split == "test" else f"{model}_slice_scores_{split}"
+    """``<model>_slice_scores_<split>``, for every split: one catalog factory,
+    ``{model}_slice_scores_{split}``, holds them all (the report reads the test ones)."""
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}.")
+    return f"{model}_slice_scores_{split}"
