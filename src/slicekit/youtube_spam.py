@@ -13,14 +13,13 @@ import hashlib
 import io
 import logging
 import os
-import shutil
-import tempfile
 import urllib.request
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 
+from slicekit.atomic import atomic_path
 from slicekit.data import prepare_splits
 
 logger = logging.getLogger(__name__)
@@ -88,15 +87,11 @@ def verify_collection(directory: Path) -> None:
 
 
 def _install(files: dict[str, bytes], directory: Path) -> None:
-    """Verify ``files`` in a scratch directory, then move them into ``directory`` together."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".incoming-") as scratch:
-        scratch_dir = Path(scratch)
+    """Verify ``files`` in a scratch directory that then replaces ``directory`` whole."""
+    with atomic_path(directory, directory=True) as scratch:
         for name, raw in files.items():
-            (scratch_dir / name).write_bytes(raw)
-        verify_collection(scratch_dir)
-        for name in files:
-            os.replace(scratch_dir / name, directory / name)
+            (scratch / name).write_bytes(raw)
+        verify_collection(scratch)
 
 
 def _read_directory(source: Path) -> dict[str, bytes]:
