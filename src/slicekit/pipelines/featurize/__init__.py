@@ -1,4 +1,4 @@
-"""Bag-of-words features: a CountVectorizer vocabulary fit on train, applied to every split."""
+"""Features by configuration (count, tfidf, hashing, or tabular columns): fit on train, applied to every split."""
 
 from .pipeline import create_pipeline
 

@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from slicekit.slice_functions import get_slicing_functions
 from slicekit.slicing import PandasSFApplier
+from slicekit.slicing.sf_sources import resolve_slicing_functions
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +16,9 @@ ENGINES = ("pandas", "dask")
 
 
 def apply_slicing_functions(comments: pd.DataFrame, parameters: dict) -> np.recarray:
-    """The slice matrix of ``comments`` for the SFs named in ``parameters["names"]``.
+    """The slice matrix of ``comments``: the SFs ``parameters["names"]`` of
+    ``parameters["module"]`` (default ``slicekit.slice_functions``), then the slices
+    declared in ``parameters["declared"]`` (:mod:`slicekit.slicing.declarative`).
 
     ``parameters["engine"]``: ``pandas`` (this process, or ``n_jobs`` worker processes)
     or ``dask`` (partition by partition on ``dask.scheduler_address``, or on a
@@ -24,7 +26,9 @@ def apply_slicing_functions(comments: pd.DataFrame, parameters: dict) -> np.reca
     DataFrame (a ``dask.*`` catalog entry, for inputs larger than memory) always
     goes through the Dask engine.
     """
-    sfs = get_slicing_functions(parameters["names"])
+    sfs = resolve_slicing_functions(
+        parameters.get("names"), parameters.get("declared"), parameters.get("module")
+    )
     engine = parameters.get("engine", "pandas")
     if engine not in ENGINES:
         raise ValueError(f"slice_functions.engine must be one of {ENGINES}, got {engine!r}")
@@ -33,7 +37,7 @@ def apply_slicing_functions(comments: pd.DataFrame, parameters: dict) -> np.reca
         return PandasSFApplier(sfs, n_jobs=parameters.get("n_jobs", 1)).apply(comments, progress_bar=progress_bar)
     if engine == "pandas":
         logger.info("%s input: applying the slicing functions with the dask engine", type(comments).__name__)
-    from slicekit.slicing.dask_apply import DaskSFApplier
+    from slicekit.slicing.apply.dask import DaskSFApplier
 
     options = parameters.get("dask") or {}
     applier = DaskSFApplier(
