@@ -1,4 +1,12 @@
-"""Score predictions overall and per slice (Snorkel's ``Scorer``), and the per-slice table."""
+"""Score predictions overall and per slice (Snorkel's ``Scorer``), and the per-slice table.
+
+As Snorkel documents, ``abstain_label`` is the GOLD label whose rows are ignored; a
+prediction equal to it (an abstention) stays and counts as wrong (``coverage`` measures
+how often it happens). Predictions must be integer labels: probabilities are refused.
+With ``uncertainty`` (:class:`~slicekit.slicing.uncertainty.Uncertainty` or its
+parameters), each metric gets ``<metric>_low``/``<metric>_high`` and each slice an
+``insufficient`` flag with its reason.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,14 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from slicekit.slicing.metrics import METRICS, metric_score
+from slicekit.slicing.metrics import METRICS, as_labels, metric_score
+from slicekit.slicing.uncertainty import Uncertainty, interval_columns, slice_masks, slice_intervals
 
 DEFAULT_TABLE_METRICS = ("accuracy", "precision", "recall", "f1")
 
 
 class Scorer:
-    """Compute named metrics, dropping rows whose gold label or prediction is ``abstain_label``."""
+    """Compute named metrics, dropping rows whose gold label is ``abstain_label`` (Snorkel's documented rule)."""
 
     def __init__(
         self,
@@ -31,7 +40,7 @@ class Scorer:
             if abstain_label is None or metric == "coverage":
                 filter_dict: dict[str, list[int]] = {}
             else:
-                filter_dict = {"golds": [abstain_label], "preds": [abstain_label]}
+                filter_dict = {"golds": [abstain_label]}
             self.metrics[metric] = partial(metric_score, metric=metric, filter_dict=filter_dict)
         self.metrics.update(custom_metric_funcs or {})
         self.abstain_label = abstain_label
@@ -40,7 +49,9 @@ class Scorer:
         self, golds: np.ndarray, preds: np.ndarray | None = None, probs: np.ndarray | None = None
     ) -> dict[str, float]:
         """Every metric on these labels; NaN for each where there are no rows."""
-        golds = np.asarray(golds)
+        golds = as_labels(golds, "golds")
+        if preds is not None:
+            preds = as_labels(preds, "preds")
         if len(golds) == 0:
             return {name: float("nan") for name in self.metrics}
         scores: dict[str, float] = {}
@@ -59,18 +70,23 @@ class Scorer:
         preds: np.ndarray,
         probs: np.ndarray,
         as_dataframe: bool = False,
+        uncertainty: Uncertainty | Mapping | None = None,
     ) -> dict[str, dict[str, float]] | pd.DataFrame:
-        """Scores ``overall`` and for each slice (field) of ``S``."""
-        golds, preds, probs = np.asarray(golds), np.asarray(preds), np.asarray(probs)
+        """Scores ``overall`` and for each slice (field) of ``S``; with ``uncertainty``, intervals too."""
+        golds, preds, probs = as_labels(golds, "golds"), as_labels(preds, "preds"), np.asarray(probs)
         if not S.shape[0] == len(golds) == len(preds) == len(probs):
             raise ValueError(
                 "S, golds, preds, and probs must have the same number of elements; got "
                 f"{S.shape[0]}, {len(golds)}, {len(preds)}, {len(probs)}."
             )
-        scores = {"overall": self.score(golds, preds, probs)}
-        for name in S.dtype.names:
-            mask = np.asarray(S[name]).astype(bool)
-            scores[name] = self.score(golds[mask], preds[mask], probs[mask])
+        scores = {name: self.score(golds[mask], preds[mask], probs[mask])
+                  for name, mask in slice_masks(S, len(golds)).items()}
+        config = Uncertainty.from_params(uncertainty)
+        if config is not None:
+            metrics = [m for m in self.metrics if m in METRICS]
+            intervals = slice_intervals(S, golds, preds, probs, metrics, config, self.abstain_label)
+            for name, row in intervals.to_dict(orient="index").items():
+                scores[name].update(row)
         if as_dataframe:
             return pd.DataFrame.from_dict(scores).transpose()
         return scores
@@ -82,14 +98,17 @@ def slice_scores_table(
     preds: np.ndarray,
     probs: np.ndarray,
     metrics: Sequence[str] = DEFAULT_TABLE_METRICS,
+    uncertainty: Uncertainty | Mapping | None = None,
 ) -> pd.DataFrame:
-    """One row per slice, ``overall`` first: ``slice, n, n_positive`` then one column per metric."""
-    golds = np.asarray(golds)
-    scores = Scorer(metrics=list(metrics)).score_slices(S, golds, preds, probs)
-    masks = {"overall": np.ones(len(golds), dtype=bool)}
-    masks.update({name: np.asarray(S[name]).astype(bool) for name in S.dtype.names})
+    """One row per slice, ``overall`` first: ``slice, n, n_positive`` then one column per metric;
+    with ``uncertainty``, then ``<metric>_low, <metric>_high`` per metric, ``insufficient`` and
+    ``insufficient_reason``."""
+    golds = as_labels(golds, "golds")
+    config = Uncertainty.from_params(uncertainty)
+    scores = Scorer(metrics=list(metrics)).score_slices(S, golds, preds, probs, uncertainty=config)
     rows = [
         {"slice": name, "n": int(mask.sum()), "n_positive": int((golds[mask] == 1).sum()), **scores[name]}
-        for name, mask in masks.items()
+        for name, mask in slice_masks(S, len(golds)).items()
     ]
-    return pd.DataFrame(rows, columns=["slice", "n", "n_positive", *metrics])
+    extra = [] if config is None else interval_columns(list(metrics))
+    return pd.DataFrame(rows, columns=["slice", "n", "n_positive", *metrics, *extra])
