@@ -69,4 +69,4 @@ def test_notebook_runs_the_tutorial_on_a_scratch_project(tmp_path, monkeypatch, 
     assert len(images) == 2
     # It ran the whole pipeline in the copy: the report and the slice-aware scores are there.
     assert (project / "data" / "08_reporting" / "slice_report.html").is_file()
-    assert (project / "data" / "08_reporting" / "slice_aware_slice_scores.csv").is_file()
+    assert (project / "data" / "08_reporting" / "slice_aware_slice_scores_test.csv").is_file()

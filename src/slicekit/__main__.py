@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import slicekit.settings  # noqa: F401 - its telemetry opt-outs apply before anything imports MLflow
 from kedro.framework.cli.utils import find_run_command
 from kedro.framework.project import configure_project
 

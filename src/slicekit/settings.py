@@ -1,8 +1,19 @@
 """Kedro project settings."""
 
-import warnings
+import os
 
-from slicekit.tracking import MlflowTrackingHook
+# Nothing in this project calls home, however it is started (`make run`, `.venv/bin/kedro run`,
+# the notebook, an Airflow task): Kedro imports this module before any hook runs and before
+# anything imports MLflow, whose usage telemetry reads these variables when it is imported.
+# MLflow honours MLFLOW_DISABLE_TELEMETRY=true or DO_NOT_TRACK=true (not "1"); kedro-telemetry
+# reads the committed `.telemetry` (consent: false) and DO_NOT_TRACK. A value the user set wins.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+import warnings  # noqa: E402
+
+from slicekit.tracking import MlflowTrackingHook  # noqa: E402
+from slicekit.tracking.nested_runs import SeedRunsHook  # noqa: E402
 
 # Kedro 1.7's OmegaConfigLoader calls OmegaConf.register_new_resolver, which omegaconf 2.4
 # deprecates: three warnings per run that are Kedro's to fix, not the user's. Only that one.
@@ -14,8 +25,10 @@ warnings.filterwarnings(
 )
 
 # Every `kedro run` is one MLflow run: our own hook (src/slicekit/tracking), configured in
-# conf/<env>/tracking.yml, with $MLFLOW_TRACKING_URI taking precedence.
-HOOKS = (MlflowTrackingHook(),)
+# conf/<env>/tracking.yml, with $MLFLOW_TRACKING_URI taking precedence. What it logs is
+# declared in the catalog (metadata: slicekit: mlflow:), documented in slicekit/tracking/__init__.py.
+# SeedRunsHook adds the nested per-seed runs (slicing_experiment) under the run the first one starts.
+HOOKS = (MlflowTrackingHook(), SeedRunsHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

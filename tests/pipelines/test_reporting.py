@@ -16,35 +16,26 @@ import pytest
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
 
+from project_copy import PROJECT_ROOT, make_project_copy
 from slicekit.pipeline_registry import STEPS, register_pipelines
-from slicekit.pipelines.reporting.nodes import MODEL_SCORES
+from slicekit.pipelines.reporting.pipeline import REPORTED_MODELS
+from slicekit.pipelines.splits import slice_scores_dataset
 from slicekit.reporting import IMAGE_FILES
 from slicekit.slicing import slice_scores_table
 from slicekit.slicing.apply import to_recarray
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SF_NAMES = ["short_comment", "keyword_please", "regex_check_out"]
 SPLIT_ROWS = {"train": 90, "valid": 30, "test": 60}
 METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc"]
 #: The display names the runs below give the models (``reporting.models``, overridden at run time).
 DISPLAY = {"baseline": "LR baseline", "oversampled": "Oversampled LR", "slice_aware": "SBL <slice-aware>"}
 
+#: Each reported model's per-slice test table, as the pipeline wires it.
+SCORE_TABLES = {model: slice_scores_dataset(model, "test") for model in REPORTED_MODELS}
+
 REPORT = "data/08_reporting"
 REPORT_FILES = ["slice_report.html", "slice_report.md", *IMAGE_FILES.values()]
 TABLE_FILES = ["slice_scores_by_model.csv", "slice_coverage.csv", "slice_overlap_train.csv"]
-
-
-def project_copy(destination: Path) -> Path:
-    """pyproject.toml, conf/ and empty data layers: a session there writes nothing into the repo."""
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
-    shutil.copy(PROJECT_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
-    (destination / "conf" / "local").mkdir()
-    (destination / "src").mkdir()  # the package is installed; kedro only checks src/ exists
-    for layer in (PROJECT_ROOT / "data").iterdir():
-        if layer.is_dir():
-            (destination / "data" / layer.name).mkdir(parents=True)
-    return destination
 
 
 @contextmanager
@@ -75,7 +66,7 @@ def seeded_tables(seed: int = 7) -> tuple[dict[str, np.recarray], dict[str, obje
     }
     golds = rng.integers(0, 2, SPLIT_ROWS["test"])
     tables = {}
-    for key, flip in zip(MODEL_SCORES, (0.3, 0.2, 0.1)):
+    for key, flip in zip(SCORE_TABLES, (0.3, 0.2, 0.1)):
         preds = np.where(rng.random(len(golds)) < flip, 1 - golds, golds)
         p1 = np.clip(preds * 0.7 + rng.random(len(golds)) * 0.3, 0, 1)
         probs = np.column_stack([1 - p1, p1])
@@ -89,7 +80,7 @@ def seed_inputs(project: Path, matrices: dict, tables: dict) -> None:
         catalog = kedro_session.load_context().catalog
         for split, S in matrices.items():
             catalog.save(f"slice_matrix_{split}", S)
-        for key, dataset in MODEL_SCORES.items():
+        for key, dataset in SCORE_TABLES.items():
             catalog.save(dataset, tables[key])
 
 
@@ -100,9 +91,9 @@ def digests(project: Path, names: list[str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     matrices, tables = seeded_tables()
-    project = project_copy(tmp_path_factory.mktemp("reporting_project"))
+    project = make_project_copy(tmp_path_factory.mktemp("reporting_project"))
     seed_inputs(project, matrices, tables)
-    for dataset in MODEL_SCORES.values():  # the catalog really wrote them to disk
+    for dataset in SCORE_TABLES.values():  # the catalog really wrote them to disk
         assert (project / REPORT / f"{dataset}.csv").is_file(), dataset
     return project, tables
 
@@ -114,6 +105,7 @@ def reported(seeded):
     return project, tables
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_every_report_file_and_table_is_written(reported):
     project, _ = reported
     for name in REPORT_FILES + TABLE_FILES:
@@ -130,11 +122,12 @@ def _f1_rows(html: str) -> dict[str, list[str]]:
     return rows
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_html_compares_the_three_models_named_by_the_parameters(reported):
     project, tables = reported
     html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
     assert "SBL &lt;slice-aware&gt;" in html and "SBL <slice-aware>" not in html
-    for key, dataset in MODEL_SCORES.items():
+    for key, dataset in SCORE_TABLES.items():
         assert f"<code>{dataset}</code>" in html
     rows = _f1_rows(html)
     assert list(rows) == ["overall", *SF_NAMES]
@@ -142,11 +135,12 @@ def test_html_compares_the_three_models_named_by_the_parameters(reported):
     for slice_name, cells in rows.items():
         expected = [
             slice_name, str(baseline.loc[slice_name, "n"]), str(baseline.loc[slice_name, "n_positive"]),
-            *[f"{tables[key].set_index('slice').loc[slice_name, 'f1']:.3f}" for key in MODEL_SCORES],
+            *[f"{tables[key].set_index('slice').loc[slice_name, 'f1']:.3f}" for key in SCORE_TABLES],
         ]
         assert cells == expected
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_html_embeds_exactly_the_png_files(reported):
     project, _ = reported
     html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
@@ -156,6 +150,7 @@ def test_html_embeds_exactly_the_png_files(reported):
     assert embedded == files
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_markdown_links_resolve_to_the_pngs_beside_it(reported):
     project, _ = reported
     markdown_path = project / REPORT / "slice_report.md"
@@ -168,6 +163,7 @@ def test_markdown_links_resolve_to_the_pngs_beside_it(reported):
     assert len(re.findall(r"^\|[^\n]*\| LR baseline \| \d\.\d{3} \|", markdown, flags=re.M)) == 1 + len(SF_NAMES)
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_rerun_on_the_same_inputs_is_byte_identical(reported):
     project, _ = reported
     before = digests(project, REPORT_FILES + TABLE_FILES)
@@ -175,6 +171,7 @@ def test_rerun_on_the_same_inputs_is_byte_identical(reported):
     assert digests(project, REPORT_FILES + TABLE_FILES) == before
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_a_failed_run_leaves_the_previous_report_whole(reported, tmp_path):
     project = tmp_path / "copy"
     shutil.copytree(reported[0], project)
@@ -182,7 +179,7 @@ def test_a_failed_run_leaves_the_previous_report_whole(reported, tmp_path):
     _, tables = seeded_tables()
     shrunk = tables["slice_aware"].iloc[:-1]  # scored on one slice fewer than the others
     with session(project) as kedro_session:
-        kedro_session.load_context().catalog.save(MODEL_SCORES["slice_aware"], shrunk)
+        kedro_session.load_context().catalog.save(SCORE_TABLES["slice_aware"], shrunk)
     with pytest.raises(ValueError, match="different slices"):
         run_reporting(project)
     assert digests(project, REPORT_FILES) == before
@@ -196,14 +193,33 @@ def test_reporting_is_the_last_step_of_slicing_and_reads_only_what_slicing_write
     produced = pipelines["slicing"].all_outputs()
     needed = {name for name in pipelines["reporting"].inputs() if not name.startswith("params:")}
     assert needed - produced == set(), "the report reads datasets no step of slicing writes"
-    assert set(MODEL_SCORES.values()) <= needed
+    assert set(SCORE_TABLES.values()) <= needed
 
 
+@pytest.mark.integration  # runs kedro sessions
 def test_full_slicing_run_reports_the_tutorial_baseline(slicing_run):
     html = (slicing_run / REPORT / "slice_report.html").read_text(encoding="utf-8")
     rows = _f1_rows(html)
-    assert rows["overall"][:4] == ["overall", "250", "118", "0.925"]
-    assert rows["short_comment"][:4] == ["short_comment", "92", "8", "0.667"]
-    assert len(rows["overall"]) == 3 + len(MODEL_SCORES)
+    # the F1 cell may carry its interval after the value ("0.925 [0.889, 0.955]")
+    assert [*rows["overall"][:3], rows["overall"][3].split()[0]] == ["overall", "250", "118", "0.925"]
+    assert [*rows["short_comment"][:3], rows["short_comment"][3].split()[0]] == ["short_comment", "92", "8", "0.667"]
+    assert len(rows["overall"]) - 3 - len(SCORE_TABLES) in (0, 1)  # one cell per model (and a note column when a slice is too small)
     for name in IMAGE_FILES.values():
         assert (slicing_run / REPORT / name).is_file()
+
+
+def test_the_parameters_name_exactly_the_models_the_pipeline_reads():
+    """``reporting.models`` in parameters_reporting.yml and ``REPORTED_MODELS`` are one list."""
+    import yaml
+
+    parameters = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_reporting.yml").read_text())
+    assert list(parameters["reporting"]["models"]) == list(REPORTED_MODELS)
+
+
+@pytest.mark.integration  # runs kedro sessions
+def test_a_parameter_naming_another_model_stops_the_report_naming_both_lists(seeded, tmp_path):
+    project = tmp_path / "copy"
+    shutil.copytree(seeded[0], project)
+    with session(project, {"reporting": {"models": {**DISPLAY, "extra_model": "Extra"}}}) as kedro_session:
+        with pytest.raises(ValueError, match="REPORTED_MODELS.*extra_model"):
+            kedro_session.run(pipeline_names=["reporting"])

@@ -9,21 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from slicekit.pipeline_registry import register_pipelines
 
-from tracking_support import PROJECT_ROOT
+from tracking_support import PROJECT_ROOT, make_project_copy
 
 
 def _task_id(node_name: str) -> str:
     return node_name.replace("_", "-")
 
 
+@pytest.mark.integration
 def test_kedro_airflow_writes_a_dag_with_every_node_and_edge(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", project / "conf" / "base")
-    (project / "conf" / "local").mkdir()
+    project = make_project_copy(tmp_path / "project")
+    shutil.rmtree(project / "src")  # kedro airflow reads the package from src/
     shutil.copytree(PROJECT_ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     env = {**os.environ, "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1"}
     result = subprocess.run(

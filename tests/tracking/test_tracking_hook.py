@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from slicekit.tracking import MlflowTrackingHook, TrackingConfig
 from slicekit.tracking.config import TRACKING_URI_ENV
-from slicekit.tracking.logged_values import SliceScoresMetadataError
+from slicekit.tracking.spec import TrackingMetadataError
 
 
 class DirectoryModelDataset(AbstractDataset[dict, dict]):
@@ -82,13 +82,23 @@ def _run(tmp_path: Path, catalog: DataCatalog, pipeline: Pipeline, monkeypatch, 
 
 
 def _catalog(tmp_path: Path, scores_metadata: dict | None = None) -> DataCatalog:
-    marked = {"slicekit": {"slice_scores": {"model": "slice_aware", "split": "valid"}}}
+    marked = {"slicekit": {"mlflow": {"slice_metrics": {"model": "slice_aware", "split": "valid"}}}}
+    raw = tmp_path / "data/01_raw/rows.csv"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"text": ["a", "bb", "ccc"], "label": [0, 1, 1]}).to_csv(raw, index=False)
     return DataCatalog(
         {
             "parameters": MemoryDataset({"slice_aware": {"lr": 0.01, "epochs": 2}}),
+            "raw_rows": CSVDataset(
+                filepath=str(raw), metadata={"slicekit": {"mlflow": {"input": {"context": "training"}}}}
+            ),
+            "checks": MemoryDataset(),
+            "validation_report": MemoryDataset(
+                metadata={"slicekit": {"mlflow": {"values": {"prefix": "data_validation"}}}}
+            ),
             "slice_aware_model": DirectoryModelDataset(
                 str(tmp_path / "data/06_models/slice_aware_model"),
-                metadata={"slicekit": {"mlflow": {"artifact_path": "models"}}},
+                metadata={"slicekit": {"mlflow": {"artifact": "models"}}},
             ),
             "slice_aware_slice_scores": CSVDataset(
                 filepath=str(tmp_path / "data/08_reporting/slice_aware_slice_scores.csv"),
@@ -106,7 +116,11 @@ def _catalog(tmp_path: Path, scores_metadata: dict | None = None) -> DataCatalog
 def _pipeline() -> Pipeline:
     return Pipeline(
         [
-            Node(lambda: {"hidden": 4}, None, "slice_aware_model", name="train"),
+            Node(
+                lambda rows: {"rows": len(rows), "repairs": {"null_text": 0, "duplicates": 2}, "policy": "drop", "ok": True},
+                "raw_rows", "validation_report", name="validate",
+            ),
+            Node(lambda report: {"hidden": 4}, "validation_report", "slice_aware_model", name="train"),
             Node(lambda model: _scores(0.5), "slice_aware_model", "slice_aware_slice_scores", name="score"),
         ]
     )
@@ -121,6 +135,7 @@ def test_metadata_decides_metrics_model_files_and_reports(tmp_path, monkeypatch,
     assert run.info.status == "FINISHED"
     assert run.data.params == {"slice_aware.lr": "0.01", "slice_aware.epochs": "2"}
     assert run.data.metrics == {
+        "data_validation/rows": 3, "data_validation/repairs/null_text": 0, "data_validation/repairs/duplicates": 2,
         "valid/slice_aware/overall/f1": 0.5,
         "valid/slice_aware/overall/roc_auc": 0.9,
         "valid/slice_aware/one_class/f1": 1.0,  # its roc_auc is NaN: not logged
@@ -134,12 +149,21 @@ def test_metadata_decides_metrics_model_files_and_reports(tmp_path, monkeypatch,
     }
     assert {a.path for a in client.list_artifacts(run_id, "reporting")} == {"reporting/slice_aware_slice_scores.csv"}
     assert run.data.tags["kedro.pipeline"] == "tiny"
-    assert "data.fingerprint" not in run.data.tags  # nothing in this catalog is marked data_fingerprint
+    assert run.data.tags["data_validation.policy"] == "drop" and run.data.tags["data_validation.ok"] == "true"
+    # the input's lineage: MLflow's dataset tracking, with its digest, schema and row count
+    (dataset_input,) = client.get_run(run_id).inputs.dataset_inputs
+    assert dataset_input.dataset.name == "raw_rows"
+    assert dataset_input.dataset.source_type == "local"
+    assert json.loads(dataset_input.dataset.profile)["num_rows"] == 3
+    assert "text" in dataset_input.dataset.schema
+    assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "training"
+    assert run.data.tags["data.fingerprint"] == run.data.tags["data.fingerprint.raw_rows"]
+    assert len(run.data.tags["data.fingerprint"]) == 64  # sha256 of the file's content
 
 
 def test_a_table_marked_wrongly_fails_the_node_and_the_run(tmp_path, monkeypatch, shared_store):
-    catalog = _catalog(tmp_path, scores_metadata={"slicekit": {"slice_scores": {"model": "slice_aware"}}})
-    with pytest.raises(SliceScoresMetadataError, match="slice_aware_slice_scores"):
+    catalog = _catalog(tmp_path, scores_metadata={"slicekit": {"mlflow": {"slice_metrics": {"model": "slice_aware"}}}})
+    with pytest.raises(TrackingMetadataError, match="slice_aware_slice_scores"):
         _run(tmp_path, catalog, _pipeline(), monkeypatch, shared_store, "wrongly_marked")
     client, run = _only_run(shared_store, "wrongly_marked")
     assert run.info.status == "FAILED"

@@ -16,13 +16,10 @@ import yaml
 from slicekit import youtube_spam
 from slicekit.tracking import TrackingConfig, TrackingConfigError, TrackingUnavailableError
 from slicekit.tracking.config import check_reachable, redact_uri, resolve_artifact_location, resolve_tracking_uri
-from slicekit.tracking.hooks import dataset_local_path
-from slicekit.tracking.logged_values import (
-    SliceScoresMetadataError,
-    flatten_params,
-    slice_metrics,
-    slice_scores_spec,
-)
+from slicekit.pipelines.splits import SPLITS
+from slicekit.tracking.logged_values import flatten_params, slice_metrics
+from slicekit.tracking.outputs import dataset_local_path
+from slicekit.tracking.spec import TrackingMetadataError, logging_spec
 from slicekit.tracking.manifest import (
     combined_fingerprint,
     data_fingerprint,
@@ -72,43 +69,29 @@ def test_slice_metrics_names_and_skips_nan():
 
 
 def test_slice_metrics_needs_the_table_columns():
-    with pytest.raises(SliceScoresMetadataError, match="n_positive"):
+    with pytest.raises(TrackingMetadataError, match="n_positive"):
         slice_metrics(pd.DataFrame({"slice": ["overall"], "n": [1], "f1": [1.0]}), model="m", split="test")
 
 
-@pytest.mark.parametrize(
-    "spec", [{"model": "baseline"}, "baseline", {"model": "a/b", "split": "test"}, {"model": "", "split": "test"}]
-)
-def test_malformed_slice_scores_metadata_is_refused_with_the_entry_name(spec):
-    with pytest.raises(SliceScoresMetadataError, match="my_scores"):
-        slice_scores_spec("my_scores", {"slicekit": {"slice_scores": spec}})
-
-
-def test_slice_scores_metadata_read():
-    assert slice_scores_spec("x", {"kedro-viz": {"layer": "reporting"}}) is None
-    assert slice_scores_spec("x", None) is None
-    assert slice_scores_spec("x", {"slicekit": {"slice_scores": {"model": "baseline", "split": "test"}}}) == {
-        "model": "baseline", "split": "test",
-    }
-
-
-def test_every_per_slice_score_table_in_the_catalog_is_marked_for_mlflow():
-    """``<model>_slice_scores`` entries carry ``slicekit: {slice_scores: {model: <model>, split: …}}``."""
+def test_every_catalog_entry_declares_valid_logging_and_every_score_table_its_metrics():
+    """Malformed ``slicekit.mlflow`` metadata fails here, naming the entry; per-slice tables
+    (``<model>_slice_scores_<split>``) declare ``slice_metrics`` for the model and split their name says."""
     entries = catalog_entries()
-    assert "baseline_slice_scores" in entries
+    score_tables = 0
     for name, (file, entry) in entries.items():
-        metadata = entry.get("metadata")
-        spec = slice_scores_spec(name, metadata)  # malformed metadata raises, naming the entry
-        if name.endswith("_slice_scores"):
-            assert spec is not None, (
+        spec = logging_spec(name, entry.get("metadata"))  # raises on a malformed entry
+        model, _, split = name.partition("_slice_scores_")
+        if split in (*SPLITS, "{split}"):  # the training splits' per-slice tables: <model>_slice_scores_<split>
+            score_tables += 1
+            assert spec.slice_metrics is not None, (
                 f"{file}: {name} is a per-slice score table but lacks metadata "
-                f"slicekit: {{slice_scores: {{model: {name[:-len('_slice_scores')]}, split: test}}}}, "
-                "so MLflow would not get its metrics"
+                "slicekit: {mlflow: {slice_metrics: {model: …, split: …}}}, so MLflow would not get its metrics"
             )
-            assert spec["model"] == name[: -len("_slice_scores")], (file, name, spec)
-    assert entries["baseline_slice_scores"][1]["metadata"]["slicekit"]["slice_scores"] == {
-        "model": "baseline", "split": "test",
-    }
+            assert spec.slice_metrics == {"model": model, "split": split}, (file, name, spec)
+            assert spec.artifact == "reporting", (file, name)
+    assert score_tables >= 1
+    raw = logging_spec("raw_data", entries["raw_data"][1].get("metadata"))
+    assert raw.input == {"context": "training"}
 
 
 # ----------------------------------------------------------------------------- URIs and config

@@ -18,9 +18,13 @@ import yaml
 from slicekit import youtube_spam
 from slicekit.pipeline_registry import register_pipelines
 from slicekit.tracking import MANIFEST_FILE, TrackingUnavailableError
+from slicekit.tracking.locks import DATA_LOCK
 from slicekit.tracking.logged_values import slice_metrics
+from slicekit.tracking.spec import logging_spec
 
-from tracking_support import PROJECT_ROOT, catalog_entries, free_port, only_run, tracked_run
+from tracking_support import PROJECT_ROOT, free_port, only_run, tracked_run
+
+pytestmark = pytest.mark.integration  # runs the pipeline (kedro sessions)
 
 TUTORIAL_N = {
     "overall": 250, "short_comment": 92, "keyword_please": 23,
@@ -66,7 +70,7 @@ def test_server_run_logs_params_per_slice_metrics_and_tags(server_run):
     assert all(math.isfinite(v) for v in metrics.values())
 
     # exactly the metrics the per-slice table implies, named <split>/<model>/<slice>/<metric>
-    table = pd.read_csv(server_run.project / "data/08_reporting/baseline_slice_scores.csv")
+    table = pd.read_csv(server_run.project / "data/08_reporting/baseline_slice_scores_test.csv")
     model_metrics, counts = slice_metrics(table, model="baseline", split="test")
     baseline_logged = {k: v for k, v in metrics.items() if k.startswith("test/baseline/")}
     assert baseline_logged == pytest.approx(model_metrics)
@@ -76,7 +80,7 @@ def test_server_run_logs_params_per_slice_metrics_and_tags(server_run):
     reporting = server_run.project / "data/08_reporting"
     for model in ("baseline", "oversampled", "slice_aware"):
         for split in ("train", "valid", "test"):
-            name = f"{model}_slice_scores" + ("" if split == "test" else f"_{split}")
+            name = f"{model}_slice_scores_{split}"
             model_metrics, counts = slice_metrics(pd.read_csv(reporting / f"{name}.csv"), model=model, split=split)
             assert f"{split}/{model}/overall/f1" in model_metrics, name
             logged = {k: v for k, v in metrics.items() if k.startswith(f"{split}/{model}/")}
@@ -86,11 +90,21 @@ def test_server_run_logs_params_per_slice_metrics_and_tags(server_run):
 
     tags = run.data.tags
     assert tags["kedro.pipeline"] == "slicing"
+    assert tags["slicekit.project"] == str(server_run.project.resolve()) and int(tags["slicekit.pid"]) > 0
     assert tags["kedro.command"] == "kedro run --pipelines slicing"
     assert tags["git.commit"] == _repo_head() == tags["mlflow.source.git.commit"]
     assert tags["git.dirty"] in ("true", "false")
     assert tags["data.fingerprint"] == _pinned_combined_fingerprint()
     assert tags["data.matches_pinned"] == "true"
+
+    # lineage: raw_data (declared `input`) through MLflow's dataset tracking, as the UI shows it
+    (dataset_input,) = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert dataset_input.dataset.name == "raw_data"
+    assert json.loads(dataset_input.dataset.source) == {"uri": str((server_run.project / "data/01_raw/youtube_spam").resolve())}
+    assert json.loads(dataset_input.dataset.profile)["num_rows"] == 1956
+    assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "training"
+    # the validation report (declared `values`): its counts as metrics
+    assert metrics["data_validation/rows_in"] == 1956
 
 
 def test_server_run_logs_manifest_reports_and_a_skops_baseline(server_run, tmp_path):
@@ -114,7 +128,7 @@ def test_server_run_logs_manifest_reports_and_a_skops_baseline(server_run, tmp_p
     assert manifest["kedro"]["pipeline_names"] == ["slicing"]
     assert manifest["parameters"]["baseline"]["model"] == {"C": 0.001, "solver": "liblinear"}
     assert manifest["git"]["commit"] == _repo_head()
-    assert manifest["data"]["raw_comments"]["files"] == {
+    assert manifest["data"]["raw_data"]["files"] == {
         name: fp for name, (_, fp) in youtube_spam.EXPECTED_FILES.items()
     }
     assert manifest["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
@@ -150,32 +164,40 @@ def test_server_run_logs_manifest_reports_and_a_skops_baseline(server_run, tmp_p
     np.testing.assert_allclose(loaded.predict_proba(X_test)[:, 1], predictions["prob_1"].to_numpy())
 
 
-def test_server_run_logs_every_output_the_catalog_marks(server_run):
-    """Whatever ``slicing`` holds (more models join it over time), marked outputs reach MLflow."""
+def test_server_run_logs_every_output_the_catalog_marks(server_run, monkeypatch):
+    """Whatever ``slicing`` holds (more models join it over time), declared outputs reach MLflow;
+    the project's own catalog resolves each output (factories included) to its entry."""
+    from kedro.framework.project import configure_project
+    from kedro.framework.session import KedroSession
+
+    from slicekit.tracking.outputs import dataset_local_path
+
     client, run = only_run(server_run.tracking_uri)
-    outputs = register_pipelines()["slicing"].all_outputs()
+    monkeypatch.chdir(server_run.project)  # catalog paths are relative to the working directory
+    configure_project("slicekit")
+    with KedroSession.create(project_path=server_run.project) as session:
+        catalog = session.load_context().catalog
     checked = []
-    for name, (file, entry) in catalog_entries().items():
-        if name not in outputs:
-            continue
-        marks = (entry.get("metadata") or {}).get("slicekit") or {}
-        if "slice_scores" in marks:
-            spec = marks["slice_scores"]
-            assert f"{spec['split']}/{spec['model']}/overall/f1" in run.data.metrics, (file, name)
-            assert f"{spec['split']}/overall/n" in run.data.metrics, (file, name)
+    for name in sorted(register_pipelines()["slicing"].all_outputs()):
+        dataset = catalog.get(name)
+        declared = logging_spec(name, getattr(dataset, "metadata", None))
+        if declared.slice_metrics is not None:
+            spec = declared.slice_metrics
+            assert f"{spec['split']}/{spec['model']}/overall/f1" in run.data.metrics, name
+            assert f"{spec['split']}/overall/n" in run.data.metrics, name
             checked.append(name)
-        artifact_path = (marks.get("mlflow") or {}).get("artifact_path")
-        if artifact_path:
-            local = server_run.project / (entry.get("path") or entry.get("filepath"))
+        if declared.artifact:
+            local = dataset_local_path(dataset)
+            assert local is not None and local.resolve().is_relative_to(server_run.project.resolve()), name
             expected = (
-                {f"{artifact_path}/{local.name}/{p.name}" for p in local.iterdir()}
-                if local.is_dir() else {f"{artifact_path}/{local.name}"}
+                {f"{declared.artifact}/{local.name}/{p.name}" for p in local.iterdir()}
+                if local.is_dir() else {f"{declared.artifact}/{local.name}"}
             )
-            listed = {a.path for a in client.list_artifacts(run.info.run_id, f"{artifact_path}/{local.name}")}
-            listed |= {a.path for a in client.list_artifacts(run.info.run_id, artifact_path)}
-            assert expected <= listed, (file, name, expected, listed)
+            listed = {a.path for a in client.list_artifacts(run.info.run_id, f"{declared.artifact}/{local.name}")}
+            listed |= {a.path for a in client.list_artifacts(run.info.run_id, declared.artifact)}
+            assert expected <= listed, (name, expected, listed)
             checked.append(name)
-    assert "baseline_slice_scores" in checked
+    assert {"baseline_slice_scores_test", "slice_aware_model", "slice_report_html"} <= set(checked)
 
 
 # ----------------------------------------------------------------------------- embedded store
@@ -185,7 +207,7 @@ def test_two_runs_with_the_same_inputs_give_identical_results(server_run, embedd
     """Same data, parameters and seed: byte-identical reports and exactly equal metrics."""
     reports_a = sorted(p.name for p in (server_run.project / "data/08_reporting").iterdir())
     reports_b = sorted(p.name for p in (embedded_run.project / "data/08_reporting").iterdir())
-    assert reports_a == reports_b and "baseline_slice_scores.csv" in reports_a
+    assert reports_a == reports_b and "baseline_slice_scores_test.csv" in reports_a
     for name in reports_a:
         a = (server_run.project / "data/08_reporting" / name).read_bytes()
         b = (embedded_run.project / "data/08_reporting" / name).read_bytes()
@@ -221,8 +243,8 @@ def test_unreachable_tracking_uri_fails_at_start_before_any_node(tmp_path, spam_
     assert uri in message and "unreachable" in message and "before any node ran" in message
     assert run.elapsed_s < 30
     data = run.project / "data"
-    written = [p.relative_to(data) for p in data.rglob("*") if p.is_file()]
-    assert written == [], written  # not even the raw copy: no node ran, so no training
+    written = [p.relative_to(data) for p in data.rglob("*") if p.is_file() and p.name != DATA_LOCK.name]
+    assert written == [], written  # not even the raw copy: no node ran, so no training (only the run lock)
     assert not (run.project / "mlflow.db").exists()
 
 

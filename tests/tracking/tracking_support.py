@@ -3,7 +3,6 @@ pipeline runs in scratch copies of the project (fixtures re-exported by this fol
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import socket
@@ -17,25 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from project_copy import PROJECT_ROOT, kedro_subprocess, make_project_copy, run_pipeline  # noqa: F401 - re-exported
 from slicekit.tracking.config import TRACKING_URI_ENV
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 90
-
-
-def _load_pipelines_conftest():
-    """``make_project_copy`` and ``run_pipeline`` from tests/pipelines/conftest.py (one way to copy the project)."""
-    spec = importlib.util.spec_from_file_location(
-        "_slicekit_pipelines_conftest", PROJECT_ROOT / "tests" / "pipelines" / "conftest.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_pipelines = _load_pipelines_conftest()
-make_project_copy = _pipelines.make_project_copy
-run_pipeline = _pipelines.run_pipeline
 
 
 def free_port() -> int:

@@ -1,20 +1,19 @@
-"""What a run logs, as plain values: flattened parameters and per-slice metrics (no MLflow here)."""
+"""What a run logs, as plain values: flattened parameters, per-slice metrics, a JSON record's metrics and tags (no MLflow here)."""
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from typing import Any, Mapping
 
 import pandas as pd
 
+from slicekit.tracking.spec import TrackingMetadataError
+
 #: The columns of a per-slice score table that are not metrics.
 SLICE_COLUMN = "slice"
 COUNT_COLUMNS = ("n", "n_positive")
-
-
-class SliceScoresMetadataError(ValueError):
-    """A catalog entry's ``slicekit.slice_scores`` metadata or its table is malformed."""
 
 
 def flatten_params(params: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, str]:
@@ -30,26 +29,6 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "", sep: str = ".") 
         else:
             flat[name] = str(dict(value) if isinstance(value, Mapping) else value)
     return flat
-
-
-def slice_scores_spec(dataset_name: str, metadata: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """``{"model": …, "split": …}`` from ``metadata["slicekit"]["slice_scores"]``, or None if unmarked."""
-    spec = ((metadata or {}).get("slicekit") or {}).get("slice_scores")
-    if spec is None:
-        return None
-    if not isinstance(spec, Mapping) or not {"model", "split"} <= set(spec):
-        raise SliceScoresMetadataError(
-            f"Catalog entry {dataset_name!r}: metadata slicekit.slice_scores must be a mapping "
-            f"with keys 'model' and 'split' (e.g. {{model: baseline, split: test}}), got {spec!r}."
-        )
-    for key in ("model", "split"):
-        value = spec[key]
-        if not isinstance(value, str) or not value or "/" in value:
-            raise SliceScoresMetadataError(
-                f"Catalog entry {dataset_name!r}: slicekit.slice_scores.{key} must be a non-empty "
-                f"name without '/', got {value!r}."
-            )
-    return {"model": spec["model"], "split": spec["split"]}
 
 
 def _finite(value: Any) -> float | None:
@@ -69,7 +48,7 @@ def slice_metrics(table: pd.DataFrame, model: str, split: str) -> tuple[dict[str
     """
     missing = [c for c in (SLICE_COLUMN, *COUNT_COLUMNS) if c not in table.columns]
     if missing:
-        raise SliceScoresMetadataError(
+        raise TrackingMetadataError(
             f"Per-slice table of model {model!r} on {split!r} lacks column(s) {missing}; "
             f"expected {SLICE_COLUMN}, {', '.join(COUNT_COLUMNS)} and then one column per metric."
         )
@@ -87,3 +66,31 @@ def slice_metrics(table: pd.DataFrame, model: str, split: str) -> tuple[dict[str
             if value is not None:
                 model_metrics[f"{split}/{model}/{name}/{column}"] = value
     return model_metrics, count_metrics
+
+
+def record_values(record: Mapping[str, Any], prefix: str) -> tuple[dict[str, float], dict[str, str]]:
+    """A JSON record (e.g. a data validation report) as ``(metrics, tags)``.
+
+    Finite numbers become metrics ``<prefix>/<key>/<subkey>``; strings and booleans become tags
+    ``<prefix>.<key>.<subkey>``; a list becomes its length as a metric ``<prefix>/<key>/count``
+    and its JSON as a tag. NaN and None are left out.
+    """
+    metrics: dict[str, float] = {}
+    tags: dict[str, str] = {}
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, bool) or isinstance(value, str):
+            tags[".".join((prefix, *path))] = str(value).lower() if isinstance(value, bool) else value
+        elif isinstance(value, (list, tuple)):
+            metrics["/".join((prefix, *path, "count"))] = float(len(value))
+            tags[".".join((prefix, *path))] = json.dumps(value, sort_keys=True, default=str)
+        else:
+            number = _finite(value)
+            if number is not None:
+                metrics["/".join((prefix, *path))] = number
+
+    walk(record, ())
+    return metrics, tags

@@ -230,3 +230,55 @@ def environment_record() -> dict[str, Any]:
             if name in os.environ
         },
     }
+
+
+#: Kedro ``run_params`` keys recorded in the manifest.
+RUN_PARAM_KEYS = (
+    "project_path", "env", "kedro_version", "pipeline_names", "tags", "node_names", "from_nodes",
+    "to_nodes", "from_inputs", "to_outputs", "namespaces", "load_versions", "runtime_params",
+    "runner", "only_missing_outputs",
+)
+
+
+def run_manifest(
+    *,
+    run_params: Mapping[str, Any],
+    parameters: Any,
+    git: Mapping[str, Any],
+    data: Mapping[str, Any],
+    status: str,
+    mlflow_record: Mapping[str, Any],
+    started_at: str | None,
+    ended_at: str,
+    user_tracking_uri: str | None,
+    error: BaseException | None = None,
+    killed_in_node: str | None = None,
+) -> dict[str, Any]:
+    """``run_manifest.json``: everything it takes to rerun a run exactly (JSON types only)."""
+    manifest = {
+        "schema_version": 1,
+        "status": status,
+        "error": f"{type(error).__name__}: {error}" if error is not None else None,
+        "killed_in_node": killed_in_node,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "mlflow": dict(mlflow_record),
+        "kedro": {
+            "command": kedro_command(run_params),
+            "pipeline_names": run_params.get("pipeline_names") or ["__default__"],
+            "env": run_params.get("env"),
+            "session_id": run_params.get("run_id"),
+            "runtime_params": run_params.get("runtime_params") or {},
+            "run_params": {key: run_params.get(key) for key in RUN_PARAM_KEYS},
+            "argv": sys.argv,
+        },
+        "parameters": parameters,
+        "git": {k: v for k, v in git.items() if k != "diff"},
+        "data": data,
+        **environment_record(),
+    }
+    # $MLFLOW_TRACKING_URI as the user set it, not as mlflow.set_tracking_uri exported it
+    manifest["environment"].pop(TRACKING_URI_ENV, None)
+    if user_tracking_uri:
+        manifest["environment"][TRACKING_URI_ENV] = redact_uri(user_tracking_uri)
+    return json_safe(manifest)

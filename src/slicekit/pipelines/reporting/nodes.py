@@ -7,34 +7,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slicekit.pipelines.splits import slice_scores_dataset
 from slicekit.reporting import build_slice_report, combine_slice_scores, slice_coverage, slice_overlap
 
-#: Each model's per-slice scores table, by the key ``reporting.models`` gives it a display name under.
-MODEL_SCORES = {
-    "baseline": "baseline_slice_scores",
-    "oversampled": "oversampled_slice_scores",
-    "slice_aware": "slice_aware_slice_scores",
-}
 
-
-def _display_names(parameters: dict) -> dict[str, str]:
-    """``reporting.models``: model key → display name, checked against :data:`MODEL_SCORES`."""
-    models = dict(parameters["models"])
-    if set(models) != set(MODEL_SCORES):
+def _display_names(parameters: dict, models: list[str]) -> dict[str, str]:
+    """``reporting.models`` (model -> display name, in the report's order), checked against the
+    tables the node was given (the pipeline's ``REPORTED_MODELS``)."""
+    names = dict(parameters["models"])
+    if set(names) != set(models):
         raise ValueError(
-            f"reporting.models must name each scores table the report reads, no more: "
-            f"expected keys {sorted(MODEL_SCORES)}, got {sorted(models)}."
+            f"reporting.models in parameters_reporting.yml must name exactly the models whose tables "
+            f"the report reads (REPORTED_MODELS in slicekit/pipelines/reporting/pipeline.py): "
+            f"expected keys {sorted(models)}, got {sorted(names)}."
         )
-    names = [str(name) for name in models.values()]
-    if len(set(names)) != len(names):
-        raise ValueError(f"reporting.models display names must be unique; got {names}.")
-    return {key: str(name) for key, name in models.items()}
+    shown = [str(name) for name in names.values()]
+    if len(set(shown)) != len(shown):
+        raise ValueError(f"reporting.models display names must be unique; got {shown}.")
+    return {key: str(name) for key, name in names.items()}
 
 
 def combine_model_scores(parameters: dict, **tables: pd.DataFrame) -> pd.DataFrame:
     """Every model's per-slice scores in one long table (``model, slice, n, n_positive, metrics``),
     models in the order of ``reporting.models`` and named by it."""
-    names = _display_names(parameters)
+    names = _display_names(parameters, list(tables))
     return combine_slice_scores({names[key]: tables[key] for key in names})
 
 
@@ -58,16 +54,16 @@ def render_slice_report(
 ) -> dict[str, Any]:
     """The HTML page, the Markdown text and the three figures, all rendered before any is
     saved: a failure leaves every report file as it was."""
-    names = _display_names(parameters)
+    names = {str(model): str(name) for model, name in dict(parameters["models"]).items()}
     report = build_slice_report(
         slice_scores_by_model,
         slice_coverage,
         slice_overlap,
         title=parameters["title"],
-        metric="f1",
+        metric=parameters.get("metric", "f1"),  # the plotted metric; multi-class data: e.g. f1_macro
         score_split="test",
         overlap_split="train",
-        sources={names[key]: dataset for key, dataset in MODEL_SCORES.items()},
+        sources={names[key]: slice_scores_dataset(key, "test") for key in names},
     )
     return {
         "html": report.html,

@@ -1,12 +1,21 @@
+"""The slice report: every model's per-slice test table, slice coverage and overlap, rendered once."""
+
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.splits import slice_scores_dataset
+
 from .nodes import (
-    MODEL_SCORES,
     combine_model_scores,
     render_slice_report,
     summarize_slice_coverage,
     summarize_slice_overlap,
 )
+
+#: The models the report compares. Kedro builds pipelines before it reads parameters, so the
+#: node's inputs (each model's ``slice_scores_dataset(model, "test")``) cannot come from
+#: ``reporting.models``; that parameter gives the order and display names of exactly these
+#: models, and the node refuses a mismatch (tests/pipelines/test_reporting.py checks the file).
+REPORTED_MODELS = ("baseline", "oversampled", "slice_aware")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -14,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 combine_model_scores,
-                inputs={"parameters": "params:reporting", **MODEL_SCORES},
+                inputs={"parameters": "params:reporting", **{m: slice_scores_dataset(m, "test") for m in REPORTED_MODELS}},
                 outputs="slice_scores_by_model",
                 name="combine_model_slice_scores",
             ),
