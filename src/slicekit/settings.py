@@ -12,6 +12,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 import warnings  # noqa: E402
 
+from slicekit.outputs.hook import RunOutputsHook  # noqa: E402
 from slicekit.tracking import MlflowTrackingHook  # noqa: E402
 from slicekit.tracking.nested_runs import SeedRunsHook  # noqa: E402
 
@@ -28,7 +29,9 @@ warnings.filterwarnings(
 # conf/<env>/tracking.yml, with $MLFLOW_TRACKING_URI taking precedence. What it logs is
 # declared in the catalog (metadata: slicekit: mlflow:), documented in slicekit/tracking/__init__.py.
 # SeedRunsHook adds the nested per-seed runs (slicing_experiment) under the run the first one starts.
-HOOKS = (MlflowTrackingHook(), SeedRunsHook())
+# RunOutputsHook stages a run's outputs and commits them together when the run succeeds
+# (data/run_outputs.json names the MLflow run that wrote them): data/ never mixes two runs.
+HOOKS = (MlflowTrackingHook(), SeedRunsHook(), RunOutputsHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -65,7 +65,7 @@ def test_round_trip_predicts_identically_and_loads_weights_only(tmp_path, monkey
     assert loaded.get_config() == model.get_config()
     X, S, y = data()
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    assert loaded.score_slices((X, S, y)) == model.score_slices((X, S, y))
+    assert loaded.slice_scores(X, S, y) == model.slice_scores(X, S, y)
 
 
 def test_a_failed_save_leaves_the_previous_model_whole(tmp_path, monkeypatch):

@@ -62,7 +62,7 @@ def test_fits_predicts_and_scores_every_slice():
     model = OversampledClassifier(SPEC, 6, NAMES, slice_weights=3.0, seed=0)
     model.fit(X, S, y, batch_size=50, trainer=Trainer(n_epochs=10, lr=1e-2, seed=0, progress_bar=False, num_threads=1))
     assert (model.predict(X) == y).mean() > 0.9
-    table = model.score_slices((X, S, y), as_dataframe=True)
+    table = model.slice_scores_table(X, S, y)
     assert table["slice"].tolist() == ["overall", *NAMES]
     assert table.set_index("slice").loc["rare", "n"] == 20
 

@@ -106,7 +106,7 @@ def test_learns_a_planted_slice_that_a_plain_mlp_misses():
     def planted_accuracy(model):
         trainer = Trainer(n_epochs=40, lr=3e-2, seed=1, progress_bar=False, num_threads=1)
         model.fit(X_train, S_train, y_train, batch_size=200, trainer=trainer)
-        return model.score_slices((X_test, S_test, y_test))["planted"]["accuracy"]
+        return model.slice_scores(X_test, S_test, y_test)["planted"]["accuracy"]
 
     slice_aware = planted_accuracy(SliceAwareClassifier(backbone, 4, ["planted"], seed=1))
     plain = planted_accuracy(OversampledClassifier(backbone, 4, ["planted"], slice_weights=1.0, seed=1))
@@ -125,24 +125,29 @@ def test_multiclass_fit_predict_and_score():
     probs = model.predict_proba(X)
     assert probs.shape == (300, 3) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     assert (model.predict(X) == y).mean() > 0.9
-    table = model.score_slices((X, S, y), as_dataframe=True)
+    table = model.slice_scores_table(X, S, y)
     assert list(table.columns) == ["slice", "n", "n_positive", "accuracy", "f1_micro", "f1_macro"]
     assert table["slice"].tolist() == ["overall", *NAMES]
 
 
-def test_score_slices_from_dataloaders_and_arrays_agree_and_use_the_final_head():
+def test_score_slices_from_dataloaders_and_the_table_from_arrays_agree_and_use_the_final_head():
     X, S, y = random_data(n=60)
     model = SliceAwareClassifier(spec(), 5, NAMES, seed=0).fit(X, S, y, trainer=quick_trainer())
     loader = model.make_slice_dataloader(SliceDataset(X, y), S, batch_size=16)
-    from_loaders = model.score_slices([loader], as_dataframe=True)
-    from_arrays = model.score_slices((X, S, y), as_dataframe=True)
-    pd.testing.assert_frame_equal(from_loaders, from_arrays)
-    assert list(from_arrays.columns) == ["slice", "n", "n_positive", "accuracy", "precision", "recall", "f1"]
+    long = model.score_slices([loader], as_dataframe=True)
+    table = model.slice_scores_table(X, S, y)
+    assert list(table.columns) == ["slice", "n", "n_positive", "accuracy", "f1"]  # Snorkel's default scorer
+    assert list(long.columns) == ["label", "dataset", "split", "metric", "score"]
+    for name, row in table.set_index("slice").iterrows():
+        label = "task" if name == "overall" else f"task_slice:{name}_pred"
+        mine = long[(long.label == label) & (long.metric == "accuracy")].score.item()
+        assert mine == pytest.approx(row["accuracy"])
     preds = model.predict(X)
     first = S["first"].astype(bool)
-    scores = model.score_slices(loader)
-    assert scores["first"]["accuracy"] == pytest.approx((preds[first] == y[first]).mean())
-    assert scores["overall"]["accuracy"] == pytest.approx((preds == y).mean())
+    scores = model.score_slices([loader])
+    assert scores["task_slice:first_pred/dataset/train/accuracy"] == pytest.approx((preds[first] == y[first]).mean())
+    assert scores["task/dataset/train/accuracy"] == pytest.approx((preds == y).mean())
+    assert scores["task_slice:base_pred/dataset/train/accuracy"] == scores["task/dataset/train/accuracy"]
 
 
 def test_config_is_json_and_rebuilds_an_identical_model():
@@ -191,7 +196,7 @@ def test_slice_matrix_with_the_wrong_row_count_is_refused():
     with pytest.raises(ValueError, match="S has 39 rows but X has 40"):
         model.fit(X, S[:39], y, trainer=Trainer(progress_bar=False))
     with pytest.raises(ValueError, match="S has 39 rows but X has 40"):
-        model.score_slices((X, S[:39], y))
+        model.slice_scores(X, S[:39], y)
 
 
 def test_slice_matrix_with_other_slice_names_is_refused():
@@ -242,7 +247,10 @@ def test_clone_gives_an_unfitted_model_with_equal_params():
     copy = clone(model)
     assert type(copy) is SliceAwareClassifier and copy is not model
     params, copied = model.get_params(), copy.get_params()
-    assert sorted(params) == ["base_architecture", "head_dim", "n_classes", "scorer", "seed", "slice_names", "temperature"]
+    assert sorted(params) == [
+        "base_architecture", "head_dim", "input_data_key", "n_classes", "scorer", "seed", "slice_names",
+        "task_name", "temperature",
+    ]
     assert list(copied["scorer"].metrics) == ["accuracy"] and copied["scorer"] is not params["scorer"]
     assert {k: v for k, v in copied.items() if k != "scorer"} == {k: v for k, v in params.items() if k != "scorer"}
     assert not hasattr(copy, "classes_") and hasattr(model, "classes_")
@@ -281,11 +289,11 @@ def test_non_contiguous_labels_are_the_classes():
     probs, preds = model.predict_proba(X), model.predict(X)
     assert probs.shape == (60, 3)
     assert preds.tolist() == model.classes_[probs.argmax(axis=1)].tolist()
-    table = model.score_slices((X, S, labels), as_dataframe=True)
+    table = model.slice_scores_table(X, S, labels)
     accuracy = table.set_index("slice").loc["overall", "accuracy"]
     assert accuracy == pytest.approx((preds == labels).mean())
     with pytest.raises(ValueError, match=r"labels \['bacon'\] that are not among the model's classes_"):
-        model.score_slices((X, S, np.where(labels == "ham", "bacon", labels)))
+        model.slice_scores(X, S, np.where(labels == "ham", "bacon", labels))
 
 
 def test_labels_that_do_not_fit_n_classes_are_a_clear_error():

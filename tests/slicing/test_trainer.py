@@ -84,7 +84,7 @@ def test_early_stopping_on_a_metric_maximises_it():
     trainer.fit(model, train, valid_dataloader=valid)
     scores = [record["valid_f1"] for record in trainer.history_]
     assert scores[trainer.best_epoch_] == max(scores)
-    assert model.score_slices(valid)["overall"]["f1"] == pytest.approx(max(scores))
+    assert model.score_slices([valid])["task/dataset/valid/f1"] == pytest.approx(max(scores))
 
 
 def test_an_unknown_monitor_is_refused():
@@ -95,7 +95,7 @@ def test_an_unknown_monitor_is_refused():
 
 
 def test_invalid_settings_are_refused():
-    with pytest.raises(ValueError, match="Unknown optimizer"):
+    with pytest.raises(ValueError, match="Unrecognized optimizer option"):
         Trainer(optimizer="lbfgs")
     with pytest.raises(ValueError, match="n_epochs"):
         Trainer(n_epochs=0)

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from slicekit.slicing import backbones
 from slicekit.slicing.apply.core import to_recarray
 from slicekit.slicing.metrics import METRICS
-from slicekit.slicing.scorer import DEFAULT_TABLE_METRICS, Scorer, slice_scores_table
+from slicekit.slicing.scorer import Scorer, slice_scores_table
 from slicekit.slicing.slice_data import (
     NO_LABEL,
     Batch,
@@ -44,8 +44,9 @@ ScoreData = DataLoader | Sequence[DataLoader] | tuple[Any, Any, Any]
 
 
 def default_metrics(n_classes: int) -> list[str]:
-    """Binary-only metrics (precision, recall, f1) would fail on multi-class labels."""
-    return list(DEFAULT_TABLE_METRICS) if n_classes == 2 else ["accuracy", "f1_micro", "f1_macro"]
+    """Snorkel's default scorer (accuracy, f1) for two classes; binary-only metrics (f1)
+    would fail on multi-class labels."""
+    return ["accuracy", "f1"] if n_classes == 2 else ["accuracy", "f1_micro", "f1_macro"]
 
 
 class SliceClassifierBase(nn.Module):
@@ -172,10 +173,39 @@ class SliceClassifierBase(nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def make_slice_dataloader(
-        self, dataset: SliceDataset, S: np.recarray, **dataloader_kwargs: Any
-    ) -> DataLoader:
-        """A dataloader whose batches carry ``S``'s memberships, checked against ``slice_names``."""
+    #: Snorkel's names for the input field and the task (SliceAwareClassifier takes them as arguments).
+    input_data_key = "input_data"
+    task_name = "task"
+
+    def _as_slice_dataset(self, dataset: Any) -> SliceDataset:
+        """A :class:`SliceDataset` as is; a Snorkel-style dict dataset (``X_dict``/``Y_dict``, e.g.
+        ``DictDataset.from_tensors``) read at ``input_data_key`` and ``task_name``."""
+        if isinstance(dataset, SliceDataset):
+            return dataset
+        if hasattr(dataset, "X_dict") and hasattr(dataset, "Y_dict"):
+            if self.task_name not in dataset.Y_dict:
+                raise ValueError(f"Base task ({self.task_name}) labels missing from {dataset}")
+            if self.input_data_key not in dataset.X_dict:
+                raise ValueError(f"Input data ({self.input_data_key}) missing from {dataset}")
+            y = torch.as_tensor(dataset.Y_dict[self.task_name]).numpy()
+            return SliceDataset(
+                dataset.X_dict[self.input_data_key],
+                self._encode(y),
+                name=getattr(dataset, "name", "dataset"),
+                split=getattr(dataset, "split", "train"),
+            )
+        raise TypeError(
+            f"make_slice_dataloader takes a SliceDataset or a dict dataset with X_dict/Y_dict; "
+            f"got {type(dataset).__name__}."
+        )
+
+    def make_slice_dataloader(self, dataset: Any, S: np.recarray, **dataloader_kwargs: Any) -> DataLoader:
+        """A dataloader whose batches carry ``S``'s memberships, checked against ``slice_names``.
+
+        ``dataset`` is a :class:`SliceDataset` or, as in Snorkel, a dict dataset whose
+        ``X_dict[input_data_key]`` holds the features and ``Y_dict[task_name]`` the labels.
+        """
+        dataset = self._as_slice_dataset(dataset)
         if not dataset.has_labels:
             raise ValueError(f"{dataset.name}/{dataset.split} has no gold labels to train or score on.")
         return make_slice_dataloader(dataset, S, self.slice_names, **dataloader_kwargs)
@@ -292,26 +322,114 @@ class SliceClassifierBase(nn.Module):
         """The most probable class of each row, as a value of ``classes_``."""
         return self._check_fitted()[self.predict_proba(X, batch_size).argmax(axis=1)]
 
-    def score_slices(
-        self, data: ScoreData, as_dataframe: bool = False
-    ) -> dict[str, dict[str, float]] | pd.DataFrame:
-        """Every slice (and ``overall``) scored on the FINAL head, as Snorkel's ``score_slices``.
-
-        ``data`` is a slice dataloader, a list of them (their rows pooled), or ``(X, S, y)``.
-        The dataframe is :func:`slice_scores_table`'s: ``slice, n, n_positive`` then the metrics.
-        """
+    def _pooled(self, data: ScoreData) -> tuple[np.recarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(S, golds, preds, probs)`` over a slice dataloader, a list of them, or ``(X, S, y)``."""
         if isinstance(data, tuple):
             loaders = [self._loader(*data, batch_size=4096, split="test")]
         else:
             loaders = [data] if isinstance(data, DataLoader) else list(data)
         golds, probs, S = self._collect(loaders)
         if S is None:
-            raise ValueError("score_slices needs slice memberships: use make_slice_dataloader or (X, S, y).")
+            raise ValueError("Scoring slices needs slice memberships: use make_slice_dataloader or (X, S, y).")
         S = to_recarray(S.astype(np.int64), self.slice_names)
-        preds = probs.argmax(axis=1)
-        if as_dataframe:
-            return slice_scores_table(S, golds, preds, probs, metrics=list(self.scorer.metrics))
+        return S, golds, probs.argmax(axis=1), probs
+
+    def slice_scores(self, X: Any, S: np.recarray, y: Any) -> dict[str, dict[str, float]]:
+        """``{"overall" | slice: {metric: score}}`` on the FINAL head (the scorer's ``score_slices``)."""
+        S, golds, preds, probs = self._pooled((X, S, y))
         return self.scorer.score_slices(S, golds, preds, probs)
+
+    def slice_scores_table(self, X: Any, S: np.recarray, y: Any) -> pd.DataFrame:
+        """One row per slice (``overall`` first): ``slice, n, n_positive`` then the metrics
+        (:func:`~slicekit.slicing.scorer.slice_scores_table`), on the FINAL head."""
+        S, golds, preds, probs = self._pooled((X, S, y))
+        return slice_scores_table(S, golds, preds, probs, metrics=list(self.scorer.metrics))
+
+    def _long_scores(self, loaders: Sequence[DataLoader], with_heads: bool) -> dict[str, float]:
+        """Snorkel's ``"label/dataset/split/metric" -> score`` over each dataloader.
+
+        Labels are the task (all rows) then ``{task}_slice:{slice}_pred`` per slice and
+        ``base``, scored on the final head (``with_heads``: each slice's own predictor
+        head, plus its indicator head as ``{task}_slice:{slice}_ind`` with F1, as
+        Snorkel's ``score``). An empty slice scores NaN.
+        """
+        scores: dict[str, float] = {}
+        f1 = Scorer(metrics=["f1"])
+        for loader in [loaders] if isinstance(loaders, DataLoader) else list(loaders):
+            dataset = loader.dataset
+            where = f"{getattr(dataset, 'name', 'dataset')}/{getattr(dataset, 'split', 'train')}"
+            golds, probs, S, heads = self._collect_heads([loader], with_heads)
+            if S is None:
+                raise ValueError("score_slices needs slice dataloaders: use make_slice_dataloader.")
+            members = np.concatenate([S, np.ones((len(S), 1), dtype=S.dtype)], axis=1).astype(bool)
+            labelled = golds != NO_LABEL
+
+            def put(label: str, mask: np.ndarray, p: np.ndarray, scorer: Scorer, g: np.ndarray = golds) -> None:
+                if mask.any():
+                    values = scorer.score(g[mask], p[mask].argmax(axis=1), p[mask])
+                else:  # an empty slice: NaN, where Snorkel's metrics fail
+                    values = {m: float("nan") for m in scorer.metrics}
+                for metric, value in values.items():
+                    scores[f"{label}/{where}/{metric}"] = float(value)
+
+            put(self.task_name, labelled, probs, self.scorer)
+            for k, name in enumerate([*self.slice_names, BASE_SLICE]):
+                label = f"{self.task_name}_slice:{name}"
+                if with_heads:
+                    ind = heads["indicator"][:, k]
+                    put(f"{label}_ind", np.ones(len(S), dtype=bool), np.stack([1 - ind, ind], axis=1), f1,
+                        members[:, k].astype(np.int64))
+                    put(f"{label}_pred", members[:, k] & labelled, heads["slice"][:, k], self.scorer)
+                else:
+                    put(f"{label}_pred", members[:, k] & labelled, probs, self.scorer)
+        return scores
+
+    @staticmethod
+    def _long_table(scores: dict[str, float]) -> pd.DataFrame:
+        rows = [(*key.split("/"), value) for key, value in scores.items()]
+        return pd.DataFrame(rows, columns=["label", "dataset", "split", "metric", "score"])
+
+    @torch.no_grad()
+    def score_slices(self, dataloaders: Any, as_dataframe: bool = False) -> dict[str, float] | pd.DataFrame:
+        """Snorkel's ``score_slices``: the task and every slice (``{task}_slice:{name}_pred``,
+        ``base`` last) scored on the FINAL head, per dataloader.
+
+        Returns ``{"label/dataset/split/metric": score}``, or with ``as_dataframe`` the long
+        table with columns ``label, dataset, split, metric, score``. For the per-slice table
+        with ``n`` and ``n_positive`` use :meth:`slice_scores_table`.
+        """
+        scores = self._long_scores(dataloaders, with_heads=False)
+        return self._long_table(scores) if as_dataframe else scores
+
+    @torch.no_grad()
+    def score(self, dataloaders: Any, remap_labels: Mapping[str, Any] | None = None, as_dataframe: bool = False):
+        """Snorkel's ``score``: each label on its own head (the task on the final head, each slice's
+        ``_pred`` on its predictor head, ``_ind`` on its indicator head with F1)."""
+        if remap_labels:
+            raise ValueError("remap_labels is not supported; score_slices remaps slice labels to the task.")
+        scores = self._long_scores(dataloaders, with_heads=self._has_slice_heads)
+        return self._long_table(scores) if as_dataframe else scores
+
+    _has_slice_heads = False
+
+    def _collect_heads(self, loaders: Sequence[DataLoader], with_heads: bool):
+        golds, probs, S = self._collect(loaders)
+        return golds, probs, S, None
+
+    def save(self, model_path: str) -> None:
+        """Save the weights (``state_dict``) only, as Snorkel's ``save``."""
+        import os
+
+        directory = os.path.dirname(model_path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        torch.save(self.state_dict(), model_path)
+
+    def load(self, model_path: str) -> None:
+        """Load weights saved by :meth:`save`, with ``torch.load(weights_only=True)`` (no pickled code)."""
+        self.load_state_dict(torch.load(model_path, map_location=self.device, weights_only=True))
+        if not hasattr(self, "classes_"):
+            self.classes_ = np.arange(self.n_classes)
 
 
 class SliceAwareOutput(NamedTuple):
@@ -336,12 +454,18 @@ class SliceAwareClassifier(SliceClassifierBase):
         base_architecture: backbones.BackboneSpec | nn.Module,
         head_dim: int,
         slice_names: Sequence[str],
+        input_data_key: str = "input_data",
+        task_name: str = "task",
         scorer: Scorer | None = None,
         n_classes: int = 2,
         temperature: float = 1.0,
         seed: int | None = None,
     ) -> None:
         super().__init__(base_architecture, head_dim, slice_names, scorer, n_classes, seed)
+        if not isinstance(input_data_key, str) or not isinstance(task_name, str) or not task_name:
+            raise ValueError(f"input_data_key and task_name must be strings; got {input_data_key!r}, {task_name!r}.")
+        self.input_data_key = input_data_key
+        self.task_name = task_name
         if temperature <= 0:
             raise ValueError(f"temperature must be positive; got {temperature}.")
         self.temperature = float(temperature)
@@ -363,7 +487,34 @@ class SliceAwareClassifier(SliceClassifierBase):
         return [*self.slice_names, BASE_SLICE]
 
     def extra_config(self) -> dict[str, Any]:
-        return {"temperature": self.temperature}
+        return {"temperature": self.temperature, "input_data_key": self.input_data_key, "task_name": self.task_name}
+
+    _has_slice_heads = True
+
+    @torch.no_grad()
+    def _collect_heads(self, loaders: Sequence[DataLoader], with_heads: bool):
+        """As ``_collect``, plus (``with_heads``) indicator probabilities ``[n, slices]`` and each
+        slice's predictor probabilities ``[n, slices, classes]``."""
+        if not with_heads:
+            return (*self._collect(loaders), None)
+        was_training = self.training
+        self.eval()
+        golds, probs, memberships, indicator, slice_probs = [], [], [], [], []
+        try:
+            for loader in loaders:
+                for batch in loader:
+                    output = self(batch["X"].to(self.device))
+                    probs.append(F.softmax(output.logits, dim=1).cpu())
+                    indicator.append(torch.sigmoid(output.indicator_logits).cpu())
+                    slice_probs.append(F.softmax(output.slice_logits, dim=-1).cpu())
+                    golds.append(batch["y"])
+                    if "S" in batch:
+                        memberships.append(batch["S"])
+        finally:
+            self.train(was_training)
+        S = torch.cat(memberships).numpy() if memberships else None
+        heads = {"indicator": torch.cat(indicator).numpy(), "slice": torch.cat(slice_probs).numpy()}
+        return torch.cat(golds).numpy(), torch.cat(probs).numpy(), S, heads
 
     def forward(self, X: torch.Tensor) -> SliceAwareOutput:
         """All slices at once: one einsum applies every expert to the shared features.

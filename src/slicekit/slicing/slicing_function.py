@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from slicekit.slicing.preprocess import Preprocessor
+from slicekit.slicing.preprocess import BasePreprocessor as Preprocessor
 
 
 class SlicingFunction:
@@ -46,6 +46,8 @@ class SlicingFunction:
     def _preprocess(self, x: Any) -> Any:
         for pre in self._pre:
             x = pre(x)
+            if x is None:  # as Snorkel's LabelingFunction
+                raise ValueError("Preprocessor should not return None")
         return x
 
     def __call__(self, x: Any) -> Any:
@@ -58,8 +60,7 @@ class SlicingFunction:
         return self.vectorized(df, **self._resources)
 
     def __repr__(self) -> str:
-        pre = ", ".join(p.name for p in self._pre)
-        return f"SlicingFunction {self.name}, Preprocessors: [{pre}]"
+        return f"{type(self).__name__} {self.name}, Preprocessors: {self._pre}"
 
 
 def slicing_function(
@@ -70,7 +71,7 @@ def slicing_function(
 ) -> Callable[[Callable[..., Any]], SlicingFunction]:
     """Decorate ``f(x) -> bool`` to make a :class:`SlicingFunction` (Snorkel's signature)."""
     if callable(name):
-        raise ValueError("Use @slicing_function() with parentheses.")
+        raise ValueError("Looks like this decorator is missing parentheses!")
 
     def decorate(f: Callable[..., Any]) -> SlicingFunction:
         return SlicingFunction(

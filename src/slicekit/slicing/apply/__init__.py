@@ -6,6 +6,8 @@ a process pool), ``dask`` the applier for a ``dask.distributed`` cluster.
 """
 
 from slicekit.slicing.apply.core import (
+    ApplierMetadata,
+    SFApplier,
     apply_chunk,
     check_unique_names,
     coerce_vectorized,
@@ -13,12 +15,15 @@ from slicekit.slicing.apply.core import (
     loads_sfs,
     to_recarray,
 )
-from slicekit.slicing.apply.dask import DaskSFApplier
+from slicekit.slicing.apply.dask import DaskSFApplier, PandasParallelSFApplier
 from slicekit.slicing.apply.pandas import PandasSFApplier, slice_dataframe
 from slicekit.slicing.errors import SlicingFunctionError, VectorizedOutputError
 
 __all__ = [
+    "ApplierMetadata",
     "DaskSFApplier",
+    "PandasParallelSFApplier",
+    "SFApplier",
     "PandasSFApplier",
     "SlicingFunctionError",
     "VectorizedOutputError",

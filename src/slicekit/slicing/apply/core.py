@@ -27,7 +27,7 @@ import importlib
 import io
 import math
 import sys
-from typing import Any, Iterator, Sequence
+from typing import Any, Dict, Iterator, NamedTuple, Sequence
 
 import cloudpickle
 import numpy as np
@@ -35,15 +35,30 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from slicekit.slicing.data_point import DataPoint
+from slicekit.slicing.data_point import iter_rows
 from slicekit.slicing.errors import SlicingFunctionError, VectorizedOutputError
-from slicekit.slicing.preprocess import Preprocessor
+from slicekit.slicing.preprocess import BasePreprocessor as Preprocessor
 from slicekit.slicing.slicing_function import SlicingFunction
 
 #: Rows per chunk when applying serially: small enough for a lively progress bar
 #: when SFs run row by row, large enough to amortise per-call overhead of kernels.
 SERIAL_CHUNK_ROWWISE = 10_000
 SERIAL_CHUNK_VECTORIZED = 100_000
+
+#: The slice matrix entry of a row where a fault-tolerant application's SF raised (Snorkel's).
+FAULT = -1
+
+
+class ApplierMetadata(NamedTuple):
+    """What an apply call reports besides the matrix (Snorkel's): SF name -> rows where it raised."""
+
+    faults: Dict[str, int]
+
+
+def fault_counts(matrix: np.ndarray, names: Sequence[str]) -> dict[str, int]:
+    """SF name -> rows where it raised, for the SFs that did (Snorkel's ``ApplierMetadata.faults``)."""
+    counts = (np.asarray(matrix) == FAULT).sum(axis=0)
+    return {name: int(c) for name, c in zip(names, counts) if c}
 
 
 def check_unique_names(sfs: Sequence[SlicingFunction]) -> list[str]:
@@ -56,12 +71,9 @@ def check_unique_names(sfs: Sequence[SlicingFunction]) -> list[str]:
     return names
 
 
-def iter_data_points(df: pd.DataFrame) -> Iterator[DataPoint]:
-    """Rows of ``df`` as :class:`DataPoint` objects, without building a Series per row."""
-    columns = [str(c) for c in df.columns]
-    values = [df[c].tolist() for c in df.columns]
-    for index, row in zip(df.index, zip(*values)):
-        yield DataPoint(dict(zip(columns, row)), name=index)
+def iter_data_points(df: pd.DataFrame) -> Iterator[pd.Series]:
+    """Rows of ``df`` as the ``pd.Series`` Snorkel passes (see :func:`~slicekit.slicing.data_point.iter_rows`)."""
+    return iter_rows(df)
 
 
 def to_membership(value: Any, sf_name: str, row_index: Any, position: int) -> int:
@@ -96,11 +108,14 @@ def _fill_rowwise(
     out: np.ndarray,
     offset: int = 0,
     positions: np.ndarray | None = None,
+    fault_tolerant: bool = False,
 ) -> None:
     """Call each SF once per row (of ``positions``, default all) and write ``out[row, column]``.
 
     Memoized preprocessors are reset after every row: memoization is per data
     point (several SFs sharing one preprocessor pay for it once), and memory stays flat.
+    With ``fault_tolerant``, an SF that raises gets ``-1`` for that row (Snorkel's
+    meaning); what it returns is checked all the same.
     """
     if not sfs:
         return
@@ -114,6 +129,9 @@ def _fill_rowwise(
                 try:
                     value = sf(x)
                 except Exception as error:  # noqa: BLE001 - re-raised with the SF and row named
+                    if fault_tolerant:
+                        out[i, j] = FAULT
+                        continue
                     raise SlicingFunctionError(
                         sf.name, x.name, offset + i, f"{type(error).__name__}: {error}"
                     ) from error
@@ -233,7 +251,7 @@ def coerce_vectorized(
 
 
 def vectorized_memberships(
-    sf: SlicingFunction, df: pd.DataFrame, offset: int = 0
+    sf: SlicingFunction, df: pd.DataFrame, offset: int = 0, fault_tolerant: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``sf``'s vectorized masks on ``df``: (0/1 values, rows left to the row-wise function).
 
@@ -245,6 +263,8 @@ def vectorized_memberships(
     try:
         result = sf.apply_vectorized(df)
     except Exception as error:  # noqa: BLE001 - reported with the SF (and row) named
+        if fault_tolerant:  # every row through the row-wise function, faults marked
+            return np.zeros(len(df), dtype=np.int8), np.ones(len(df), dtype=bool)
         probe = np.zeros((len(df), 1), dtype=np.int8)
         _fill_rowwise([sf], [0], df, probe, offset=offset)
         raise VectorizedOutputError(
@@ -255,7 +275,11 @@ def vectorized_memberships(
 
 
 def apply_chunk(
-    sfs: Sequence[SlicingFunction], df: pd.DataFrame, offset: int = 0, use_vectorized: bool = True
+    sfs: Sequence[SlicingFunction],
+    df: pd.DataFrame,
+    offset: int = 0,
+    use_vectorized: bool = True,
+    fault_tolerant: bool = False,
 ) -> np.ndarray:
     """An (n, len(sfs)) int8 membership matrix for the rows of ``df``.
 
@@ -270,12 +294,15 @@ def apply_chunk(
         return out
     vectorized = [j for j, sf in enumerate(sfs) if use_vectorized and sf.vectorized is not None]
     rowwise = [j for j in range(len(sfs)) if j not in set(vectorized)]
-    _fill_rowwise([sfs[j] for j in rowwise], rowwise, df, out, offset=offset)
+    _fill_rowwise([sfs[j] for j in rowwise], rowwise, df, out, offset=offset, fault_tolerant=fault_tolerant)
     for j in vectorized:
-        values, fallback = vectorized_memberships(sfs[j], df, offset)
+        values, fallback = vectorized_memberships(sfs[j], df, offset, fault_tolerant)
         out[:, j] = values
         if fallback is not None and fallback.any():
-            _fill_rowwise([sfs[j]], [j], df, out, offset=offset, positions=np.flatnonzero(fallback))
+            _fill_rowwise(
+                [sfs[j]], [j], df, out, offset=offset, positions=np.flatnonzero(fallback),
+                fault_tolerant=fault_tolerant,
+            )
     return out
 
 
@@ -354,3 +381,50 @@ def loads_sfs(payload: bytes) -> list[SlicingFunction]:
             _LOADED.clear()
         _LOADED[key] = cloudpickle.loads(payload)
     return _LOADED[key]
+
+
+# --------------------------------------------------------------------------------------
+# Lists of data points (Snorkel's ``SFApplier``)
+# --------------------------------------------------------------------------------------
+
+
+class SFApplier:
+    """Apply slicing functions to a list of data points (e.g. ``SimpleNamespace``) or the rows
+    of a NumPy array, one call per data point (Snorkel's ``SFApplier``)."""
+
+    def __init__(self, sfs: Sequence[SlicingFunction]) -> None:
+        self._sfs = list(sfs)
+        self._names = check_unique_names(self._sfs)
+
+    def apply(
+        self,
+        data_points: Any,
+        progress_bar: bool = True,
+        fault_tolerant: bool = False,
+        return_meta: bool = False,
+    ) -> np.recarray | tuple[np.recarray, ApplierMetadata]:
+        """The slice matrix (one int64 field per SF); ``fault_tolerant`` and ``return_meta`` as
+        :meth:`~slicekit.slicing.PandasSFApplier.apply`."""
+        from tqdm.auto import tqdm
+
+        rows = []
+        for i, x in tqdm(enumerate(data_points), disable=not progress_bar):
+            row = np.zeros(len(self._sfs), dtype=np.int8)
+            for j, sf in enumerate(self._sfs):
+                try:
+                    value = sf(x)
+                except Exception as error:  # noqa: BLE001 - re-raised with the SF and row named
+                    if fault_tolerant:
+                        row[j] = FAULT
+                        continue
+                    raise SlicingFunctionError(sf.name, i, i, f"{type(error).__name__}: {error}") from error
+                row[j] = to_membership(value, sf.name, i, i)
+            rows.append(row)
+        matrix = np.array(rows, dtype=np.int8).reshape(len(rows), len(self._sfs))
+        S = to_recarray(matrix, self._names)
+        if return_meta:
+            return S, ApplierMetadata(fault_counts(matrix, self._names))
+        return S
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}, SFs: {self._names}"

@@ -45,6 +45,9 @@ from slicekit.slicing.slicing_function import SlicingFunction
 
 logger = logging.getLogger(__name__)
 
+#: Dask's local schedulers, by the names ``dask.compute(scheduler=...)`` takes.
+LOCAL_SCHEDULERS = ("processes", "threads", "sync", "synchronous", "single-threaded")
+
 #: Rows per partition when the input is a pandas DataFrame.
 DEFAULT_PARTITION_ROWS = 100_000
 
@@ -52,8 +55,10 @@ DEFAULT_PARTITION_ROWS = 100_000
 # Worker side ---------------------------------------------------------------------------
 
 
-def _apply_partition(part: pd.DataFrame, payload: bytes, offset: int, use_vectorized: bool) -> np.ndarray:
-    return apply_chunk(loads_sfs(payload), part, offset, use_vectorized)
+def _apply_partition(
+    part: pd.DataFrame, payload: bytes, offset: int, use_vectorized: bool, fault_tolerant: bool = False
+) -> np.ndarray:
+    return apply_chunk(loads_sfs(payload), part, offset, use_vectorized, fault_tolerant)
 
 
 def _write_partition(
@@ -175,14 +180,18 @@ class DaskSFApplier:
 
     # Partitioning ------------------------------------------------------------------------
 
-    def _partitions(self, data: Any, n_workers: int) -> tuple[list[Any], list[int] | None]:
-        """(partitions as pandas chunks or dask delayed objects, global offsets or None)."""
+    def _partitions(self, data: Any, n_workers: int, exact: bool = False) -> tuple[list[Any], list[int] | None]:
+        """(partitions as pandas chunks or dask delayed objects, global offsets or None);
+        ``exact``: pandas input in ``n_workers`` partitions."""
         import dask.dataframe as dd
         if isinstance(data, pd.DataFrame):
             n = len(data)
-            rows = self.partition_rows or max(
-                1, min(DEFAULT_PARTITION_ROWS, math.ceil(n / max(1, 2 * n_workers)))
-            )
+            if exact:
+                rows = max(1, math.ceil(n / n_workers))
+            else:
+                rows = self.partition_rows or max(
+                    1, min(DEFAULT_PARTITION_ROWS, math.ceil(n / max(1, 2 * n_workers)))
+                )
             starts = list(range(0, n, rows)) or [0]
             return [data.iloc[s : s + rows] for s in starts], starts
         if isinstance(data, dd.DataFrame):
@@ -257,13 +266,47 @@ class DaskSFApplier:
 
     # Public API --------------------------------------------------------------------------
 
-    def apply(self, data: Any, progress_bar: bool = True) -> np.recarray:
+    def apply(
+        self,
+        data: Any,
+        scheduler: Any = None,
+        fault_tolerant: bool = False,
+        progress_bar: bool = True,
+    ) -> np.recarray:
         """The slice matrix of ``data`` (pandas or Dask DataFrame) as the int64 recarray of
-        :class:`~slicekit.slicing.PandasSFApplier`; the matrix must fit in memory."""
+        :class:`~slicekit.slicing.PandasSFApplier`; the matrix must fit in memory.
+
+        ``scheduler`` as Snorkel's: one of Dask's local schedulers by name
+        (``"processes"``, ``"threads"``, ``"sync"``/``"single-threaded"``) or a
+        ``distributed.Client``; ``None`` (the default here) uses the constructor's
+        ``scheduler``. ``fault_tolerant`` writes ``-1`` where an SF raises.
+        """
+        if isinstance(scheduler, str) and scheduler in LOCAL_SCHEDULERS:
+            return self._apply_local(data, scheduler, fault_tolerant)
+        if scheduler is not None:
+            with DaskSFApplier(self._sfs, scheduler=scheduler, partition_rows=self.partition_rows,
+                               use_vectorized=self.use_vectorized) as other:
+                return other.apply(data, fault_tolerant=fault_tolerant, progress_bar=progress_bar)
         with self._client() as client:
             parts, offsets = self._partitions(data, _worker_count(client))
-            futures = self._submit(client, _apply_partition, parts, offsets)
+            extra = [(fault_tolerant,)] * len(parts)
+            futures = self._submit(client, _apply_partition, parts, offsets, extra)
             blocks = self._gather(client, futures, data, offsets, progress_bar)
+        blocks = [b for b in blocks if len(b)] or [np.zeros((0, len(self._sfs)), dtype=np.int8)]
+        return to_recarray(np.concatenate(blocks), self._names)
+
+    def _apply_local(self, data: Any, scheduler: str, fault_tolerant: bool, n_parts: int | None = None) -> np.recarray:
+        """The matrix computed with one of Dask's local schedulers (no cluster)."""
+        import dask
+
+        parts, offsets = self._partitions(data, n_parts or os.cpu_count() or 1, exact=n_parts is not None)
+        tasks = [
+            dask.delayed(_apply_partition)(
+                part, self._payload, 0 if offsets is None else offsets[i], self.use_vectorized, fault_tolerant
+            )
+            for i, part in enumerate(parts)
+        ]
+        blocks = list(dask.compute(*tasks, scheduler=scheduler))
         blocks = [b for b in blocks if len(b)] or [np.zeros((0, len(self._sfs)), dtype=np.int8)]
         return to_recarray(np.concatenate(blocks), self._names)
 
@@ -334,3 +377,25 @@ def _remove_tree(directory: Path) -> None:
             return
         time.sleep(0.1)
     logger.warning("Could not remove the temporary directory %s", doomed)
+
+
+class PandasParallelSFApplier(DaskSFApplier):
+    """Apply SFs to a pandas DataFrame in ``n_parallel`` partitions with Dask (Snorkel's class)."""
+
+    def apply(  # type: ignore[override]
+        self,
+        df: pd.DataFrame,
+        n_parallel: int = 2,
+        scheduler: Any = "processes",
+        fault_tolerant: bool = False,
+    ) -> np.recarray:
+        """As Snorkel's: ``n_parallel`` (at least 2) partitions, computed by ``scheduler``."""
+        if n_parallel < 2:
+            raise ValueError("n_parallel should be >= 2. For single process Pandas, use PandasSFApplier.")
+        if isinstance(scheduler, str):
+            if scheduler not in LOCAL_SCHEDULERS:
+                raise ValueError(f"Unknown Dask scheduler {scheduler!r}; choose from {LOCAL_SCHEDULERS}.")
+            return self._apply_local(df, scheduler, fault_tolerant, n_parts=n_parallel)
+        with DaskSFApplier(self._sfs, scheduler=scheduler, partition_rows=max(1, math.ceil(len(df) / n_parallel)),
+                           use_vectorized=self.use_vectorized) as other:
+            return other.apply(df, fault_tolerant=fault_tolerant, progress_bar=False)

@@ -23,7 +23,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from slicekit.slicing.apply.core import (
+    ApplierMetadata,
     apply_chunk,
+    fault_counts,
     check_unique_names,
     default_chunk_size,
     dumps_sfs,
@@ -40,6 +42,7 @@ def apply_serial(
     chunk_size: int | None = None,
     progress_bar: bool = False,
     use_vectorized: bool = True,
+    fault_tolerant: bool = False,
 ) -> np.ndarray:
     """:func:`apply_chunk` over consecutive chunks of ``df`` in this process."""
     sfs = list(sfs)
@@ -48,7 +51,7 @@ def apply_serial(
     with tqdm(total=len(df), disable=not progress_bar) as bar:
         for start in range(0, len(df), step):
             chunk = df.iloc[start : start + step]
-            out[start : start + len(chunk)] = apply_chunk(sfs, chunk, start, use_vectorized)
+            out[start : start + len(chunk)] = apply_chunk(sfs, chunk, start, use_vectorized, fault_tolerant)
             bar.update(len(chunk))
     return out
 
@@ -73,8 +76,8 @@ def _init_worker(payload: bytes, use_vectorized: bool) -> None:
     _WORKER_STATE["use_vectorized"] = use_vectorized
 
 
-def _run_chunk(chunk: pd.DataFrame, offset: int) -> np.ndarray:
-    return apply_chunk(_WORKER_STATE["sfs"], chunk, offset, _WORKER_STATE["use_vectorized"])
+def _run_chunk(chunk: pd.DataFrame, offset: int, fault_tolerant: bool = False) -> np.ndarray:
+    return apply_chunk(_WORKER_STATE["sfs"], chunk, offset, _WORKER_STATE["use_vectorized"], fault_tolerant)
 
 
 # Parent side ---------------------------------------------------------------------------
@@ -112,8 +115,8 @@ class WorkerPool:
             initargs=(dumps_sfs(self.sfs), use_vectorized),
         )
 
-    def submit(self, chunk: pd.DataFrame, offset: int):
-        return self._executor.submit(_run_chunk, chunk, offset)
+    def submit(self, chunk: pd.DataFrame, offset: int, fault_tolerant: bool = False):
+        return self._executor.submit(_run_chunk, chunk, offset, fault_tolerant)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -126,7 +129,11 @@ class WorkerPool:
 
 
 def apply_parallel(
-    pool: WorkerPool, df: pd.DataFrame, chunk_size: int, progress_bar: bool = False
+    pool: WorkerPool,
+    df: pd.DataFrame,
+    chunk_size: int,
+    progress_bar: bool = False,
+    fault_tolerant: bool = False,
 ) -> np.ndarray:
     """An (n, len(sfs)) int8 matrix for ``df``, chunk by chunk on ``pool``'s workers.
 
@@ -144,7 +151,7 @@ def apply_parallel(
             while failure is None and next_chunk < len(starts) and len(in_flight) < 2 * pool.n_jobs:
                 start = starts[next_chunk]
                 chunk = df.iloc[start : start + chunk_size]
-                in_flight[pool.submit(chunk, start)] = (next_chunk, start, len(chunk))
+                in_flight[pool.submit(chunk, start, fault_tolerant)] = (next_chunk, start, len(chunk))
                 next_chunk += 1
             done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
             for future in done:
@@ -209,20 +216,36 @@ class PandasSFApplier:
             self._pool.close()
             self._pool = None
 
-    def apply(self, df: pd.DataFrame, progress_bar: bool = True) -> np.recarray:
-        """The slice matrix of ``df``: one int64 field per SF, one row per data point."""
+    def apply(
+        self,
+        df: pd.DataFrame,
+        progress_bar: bool = True,
+        fault_tolerant: bool = False,
+        return_meta: bool = False,
+    ) -> np.recarray | tuple[np.recarray, ApplierMetadata]:
+        """The slice matrix of ``df``: one int64 field per SF, one row per data point.
+
+        As Snorkel's: ``fault_tolerant`` writes ``-1`` where an SF raises instead of
+        raising; ``return_meta`` also returns :class:`ApplierMetadata` (faults per SF).
+        """
         chunk_size = self.chunk_size or default_chunk_size(
             self._sfs, len(df), self.n_jobs, self.use_vectorized
         )
         if self.n_jobs > 1 and len(df) > chunk_size:
             if self._pool is not None:
-                matrix = apply_parallel(self._pool, df, chunk_size, progress_bar)
+                matrix = apply_parallel(self._pool, df, chunk_size, progress_bar, fault_tolerant)
             else:
                 with WorkerPool(self._sfs, self.n_jobs, self.use_vectorized, self.mp_context) as pool:
-                    matrix = apply_parallel(pool, df, chunk_size, progress_bar)
+                    matrix = apply_parallel(pool, df, chunk_size, progress_bar, fault_tolerant)
         else:
-            matrix = apply_serial(self._sfs, df, chunk_size, progress_bar, self.use_vectorized)
-        return to_recarray(matrix, self._names)
+            matrix = apply_serial(self._sfs, df, chunk_size, progress_bar, self.use_vectorized, fault_tolerant)
+        S = to_recarray(matrix, self._names)
+        if return_meta:
+            return S, ApplierMetadata(fault_counts(matrix, self._names))
+        return S
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}, SFs: {self._names}"
 
 
 def slice_dataframe(
