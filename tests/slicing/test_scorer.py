@@ -20,9 +20,16 @@ def data():
     return S, golds, preds, probs
 
 
-def test_default_metric_is_accuracy(data):
+def test_no_metrics_unless_asked_and_empty_labels_raise_as_in_snorkel(data):
+    from snorkel.analysis import Scorer as SnorkelScorer
+
     _, golds, preds, probs = data
-    assert Scorer().score(golds, preds, probs) == {"accuracy": pytest.approx(4 / 6)}
+    assert Scorer().score(golds, preds, probs) == SnorkelScorer().score(golds, preds, probs) == {}
+    assert Scorer(metrics=["accuracy"]).score(golds, preds, probs) == {"accuracy": pytest.approx(4 / 6)}
+    empty = np.array([], dtype=int)
+    for scorer in (Scorer(metrics=["accuracy"]), SnorkelScorer(metrics=["accuracy"])):
+        with pytest.raises(ValueError, match="Cannot score empty labels"):
+            scorer.score(empty, empty, np.empty((0, 2)))
 
 
 def test_score_slices_scores_overall_and_each_slice(data):

@@ -31,7 +31,7 @@ class Scorer:
         custom_metric_funcs: Mapping[str, Callable[..., float]] | None = None,
         abstain_label: int | None = -1,
     ) -> None:
-        metrics = ["accuracy"] if metrics is None else list(metrics)
+        metrics = [] if metrics is None else list(metrics)  # Snorkel: no metrics unless asked
         unknown = [m for m in metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"Unrecognized metric(s) {unknown}; choose from {sorted(METRICS)}.")
@@ -48,12 +48,13 @@ class Scorer:
     def score(
         self, golds: np.ndarray, preds: np.ndarray | None = None, probs: np.ndarray | None = None
     ) -> dict[str, float]:
-        """Every metric on these labels; NaN for each where there are no rows."""
+        """Every metric on these labels. Empty labels raise ``ValueError``, as in Snorkel
+        (:meth:`score_slices` reports an empty slice as NaN instead)."""
         golds = as_labels(golds, "golds")
         if preds is not None:
             preds = as_labels(preds, "preds")
         if len(golds) == 0:
-            return {name: float("nan") for name in self.metrics}
+            raise ValueError("Cannot score empty labels")
         scores: dict[str, float] = {}
         for name, metric in self.metrics.items():
             value = metric(golds, preds, probs)
@@ -79,8 +80,11 @@ class Scorer:
                 "S, golds, preds, and probs must have the same number of elements; got "
                 f"{S.shape[0]}, {len(golds)}, {len(preds)}, {len(probs)}."
             )
-        scores = {name: self.score(golds[mask], preds[mask], probs[mask])
-                  for name, mask in slice_masks(S, len(golds)).items()}
+        scores = {
+            name: self.score(golds[mask], preds[mask], probs[mask]) if mask.any()
+            else {metric: float("nan") for metric in self.metrics}  # an empty slice: n = 0, NaN metrics
+            for name, mask in slice_masks(S, len(golds)).items()
+        }
         config = Uncertainty.from_params(uncertainty)
         if config is not None:
             metrics = [m for m in self.metrics if m in METRICS]
