@@ -3,27 +3,16 @@ so it cannot rot; and it is committed without outputs."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
+from project_copy import make_project_copy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration  # runs kedro / jupyter / kedro-viz in subprocesses
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "slicing_tutorial.ipynb"
-
-
-def project_copy(destination: Path) -> Path:
-    """pyproject.toml, conf/ and empty data layers: the notebook's runs write nothing into the repo."""
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
-    shutil.copy(PROJECT_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
-    (destination / "conf" / "local").mkdir()
-    (destination / "src").mkdir()  # %reload_kedro checks it exists; the package is installed
-    for layer in (PROJECT_ROOT / "data").iterdir():
-        if layer.is_dir():
-            (destination / "data" / layer.name).mkdir(parents=True)
-    return destination
 
 
 def test_notebook_is_committed_without_outputs():
@@ -48,7 +37,7 @@ def _text(cell) -> str:
 
 def test_notebook_runs_the_tutorial_on_a_scratch_project(tmp_path, monkeypatch, spam_data_dir):
     (tmp_path / "project").mkdir()
-    project = project_copy(tmp_path / "project")
+    project = make_project_copy(tmp_path / "project")
     monkeypatch.setenv("SLICEKIT_PROJECT_PATH", str(project))  # read by the notebook's first cell
     monkeypatch.setenv("SPAM_DATA_DIR", str(spam_data_dir))
     monkeypatch.setenv("DO_NOT_TRACK", "1")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,21 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from project_copy import make_project_copy
+
 from slicekit.pipeline_registry import register_pipelines
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration  # runs kedro / jupyter / kedro-viz in subprocesses
 #: Left to right in the graph.
 LAYERS = ["raw", "intermediate", "feature", "model_input", "models", "model_output", "reporting"]
-
-
-def project_copy(destination: Path) -> Path:
-    """pyproject.toml and conf/: all kedro-viz needs (the package itself is installed)."""
-    shutil.copy(PROJECT_ROOT / "pyproject.toml", destination / "pyproject.toml")
-    shutil.copytree(PROJECT_ROOT / "conf" / "base", destination / "conf" / "base")
-    shutil.copy(PROJECT_ROOT / "conf" / "logging.yml", destination / "conf" / "logging.yml")
-    (destination / "conf" / "local").mkdir()
-    (destination / "src").mkdir()
-    return destination
 
 
 def kedro_env() -> dict[str, str]:
@@ -41,7 +33,7 @@ def kedro_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def viz_build(tmp_path_factory) -> Path:
     """``kedro viz build`` run in a scratch copy; it writes build/ into its working directory."""
-    project = project_copy(tmp_path_factory.mktemp("viz_project"))
+    project = make_project_copy(tmp_path_factory.mktemp("viz_project"))
     repo_build_before = (PROJECT_ROOT / "build").exists()
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "viz", "build"],
@@ -65,9 +57,28 @@ def test_build_holds_every_node_of_slicing(viz_build):
     tasks = {node["name"] for node in graph["nodes"] if node["type"] == "task" and "slicing" in node["pipelines"]}
     expected = {node.name for node in register_pipelines()["slicing"].nodes}
     assert tasks == expected
-    assert {"render_slice_report", "score_baseline_slices_test", "score_baseline_slices_valid", "split_comments"} <= tasks
+    assert {"reporting.render_slice_report", "slice_scoring.test.score_baseline",
+            "slice_scoring.valid.score_baseline", "data_processing.validate_and_split"} <= tasks
     pipelines = {p["id"] for p in graph["pipelines"]}
     assert {"slicing", "reporting", "__default__"} <= pipelines
+
+
+#: The design's stages: the boxes a newcomer sees at the top level of `slicing` in kedro-viz.
+STAGES = {
+    "data_processing", "featurize", "slice_functions", "baseline", "slice_scoring",
+    "slice_aware_training", "slice_discovery", "monitoring", "reporting",
+}
+
+
+def test_the_top_level_shows_the_stages_as_boxes(viz_build):
+    graph = json.loads((viz_build / "api" / "pipelines" / "slicing").read_text(encoding="utf-8"))
+    tree = graph["modular_pipelines"]
+    top = tree["__root__"]["children"]
+    assert {child["id"] for child in top if child["type"] == "modularPipeline"} == STAGES
+    assert [child for child in top if child["type"] == "task"] == []  # every node sits in a stage
+    # a step done per split is one template in three boxes, not three copies side by side
+    assert {f"featurize.{split}" for split in ("train", "valid", "test")} <= set(tree)
+    assert {f"slice_aware_training.{model}" for model in ("slice_aware", "oversampled")} <= set(tree)
 
 
 def test_layers_order_the_graph_from_raw_data_to_the_report(viz_build):
@@ -77,7 +88,7 @@ def test_layers_order_the_graph_from_raw_data_to_the_report(viz_build):
     assert unlayered == [], "datasets without a kedro-viz layer in the catalog"
     assert set(datasets.values()) <= set(LAYERS)
     assert graph["layers"] == [layer for layer in LAYERS if layer in set(datasets.values())]
-    assert datasets["raw_comments"] == "raw" and datasets["slice_report_html"] == "reporting"
+    assert datasets["raw_data"] == "raw" and datasets["slice_report_html"] == "reporting"
     # Every edge runs left to right or within a layer: a dataset never feeds a node
     # that writes to an earlier layer.
     by_id = {node["id"]: node for node in graph["nodes"]}
@@ -108,7 +119,7 @@ def _free_port() -> int:
 
 
 def test_viz_run_serves_the_pipeline(tmp_path):
-    project = project_copy(tmp_path)
+    project = make_project_copy(tmp_path / "project")
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "kedro", "viz", "run", "--no-browser", "--host", "127.0.0.1", "--port", str(port)],

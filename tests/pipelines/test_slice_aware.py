@@ -9,6 +9,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro_datasets.pandas import CSVDataset
 from kedro.runner import SequentialRunner
 
+from slicekit.datasets.atomic import AtomicDataset
 from slicekit.datasets.slice_model_dataset import SliceModelDataset
 from slicekit.pipelines.featurize.nodes import fit_vocabulary, vectorize
 from slicekit.pipelines.slice_aware import create_pipeline
@@ -49,20 +50,24 @@ def run(pipeline_inputs, tmp_path_factory):
             **{name: MemoryDataset(data) for name, data in pipeline_inputs.items()},
             "params:slice_aware": MemoryDataset(parameters),
             "params:slice_scoring.metrics": MemoryDataset(METRICS),
+            "params:slice_scoring.uncertainty": MemoryDataset(
+                conf("parameters_slice_scoring.yml")["slice_scoring"]["uncertainty"]
+            ),
             "slice_aware_model": SliceModelDataset(str(models / "slice_aware_model")),
             "oversampled_model": SliceModelDataset(str(models / "oversampled_model")),
-            "slice_aware_slice_scores": MemoryDataset(),
-            "oversampled_slice_scores": MemoryDataset(),
+            "slice_aware_slice_scores_test": MemoryDataset(),
+            "oversampled_slice_scores_test": MemoryDataset(),
         }
     )
     SequentialRunner().run(create_pipeline(), catalog)
     return catalog, models
 
 
-@pytest.mark.parametrize("table", ["slice_aware_slice_scores", "oversampled_slice_scores"])
+@pytest.mark.parametrize("table", ["slice_aware_slice_scores_test", "oversampled_slice_scores_test"])
 def test_scores_have_the_baseline_tables_shape(run, table):
     scores = run[0].load(table)
-    assert list(scores.columns) == ["slice", "n", "n_positive", *METRICS]
+    intervals = [f"{m}_{end}" for m in METRICS for end in ("low", "high")]
+    assert list(scores.columns) == ["slice", "n", "n_positive", *METRICS, *intervals, "insufficient", "insufficient_reason"]
     assert scores["slice"].tolist() == ["overall", *SLICES]
     assert scores.set_index("slice")["n"].to_dict() == {
         "overall": 250, "short_comment": 92, "keyword_please": 23,
@@ -86,16 +91,22 @@ def test_pipeline_reads_only_catalogued_inputs_and_writes_the_catalogued_outputs
         "X_train", "X_valid", "X_test",
         "comments_train", "comments_valid", "comments_test",
         "slice_matrix_train", "slice_matrix_valid", "slice_matrix_test",
-        "params:slice_aware", "params:slice_scoring.metrics",
+        "params:slice_aware", "params:slice_scoring.metrics", "params:slice_scoring.uncertainty",
     }
     assert pipeline.outputs() == {
-        f"{model}_slice_scores{suffix}"
+        f"{model}_slice_scores_{split}"
         for model in ("slice_aware", "oversampled")
-        for suffix in ("", "_train", "_valid")
-    }
+        for split in ("train", "valid", "test")
+    } | {"slice_aware_predictions_test", "oversampled_predictions_test"}
+    # one template per model (train, score per split, keep test predictions), in the stage's box
     assert {n.name for n in pipeline.nodes} == {
-        "train_slice_aware", "train_oversampled",
-        *(f"score_{model}_slices_{split}" for model in ("slice_aware", "oversampled") for split in ("train", "valid", "test")),
+        name
+        for model in ("slice_aware", "oversampled")
+        for name in (
+            f"slice_aware_training.{model}.train",
+            f"slice_aware_training.{model}.predict_test",
+            *(f"slice_aware_training.{model}.{split}.score" for split in ("train", "valid", "test")),
+        )
     }
 
 
@@ -103,16 +114,16 @@ def test_project_catalog_and_parameters_configure_every_dataset_the_pipeline_nam
     config = OmegaConfigLoader(str(CONF.parent), base_env="base", default_run_env="local")
     catalog = DataCatalog.from_config(config["catalog"])
     for name in ("slice_aware_model", "oversampled_model"):
-        assert isinstance(catalog[name], SliceModelDataset)
+        assert isinstance(catalog[name], AtomicDataset) and catalog[name].dataset_type is SliceModelDataset
         assert catalog[name].metadata["kedro-viz"]["layer"] == "models"
     for model in ("slice_aware", "oversampled"):
-        for split, suffix in (("train", "_train"), ("valid", "_valid"), ("test", "")):
-            name = f"{model}_slice_scores{suffix}"
-            assert isinstance(catalog[name], CSVDataset)
+        for split in ("train", "valid", "test"):
+            name = f"{model}_slice_scores_{split}"
+            assert isinstance(catalog[name], AtomicDataset) and catalog[name].dataset_type is CSVDataset
             assert catalog[name]._describe()["save_args"] == {"index": False}
-            assert str(catalog[name]._filepath) == f"data/08_reporting/{name}.csv"
+            assert catalog[name].target == Path(f"data/08_reporting/{name}.csv")
             assert catalog[name].metadata["kedro-viz"]["layer"] == "reporting"
-            assert catalog[name].metadata["slicekit"]["slice_scores"] == {"model": model, "split": split}
+            assert catalog[name].metadata["slicekit"]["mlflow"]["slice_metrics"] == {"model": model, "split": split}
     parameters = config["parameters"]["slice_aware"]
     assert isinstance(parameters["seed"], int)
     assert {"model", "trainer", "oversampling", "batch_size"} <= set(parameters)

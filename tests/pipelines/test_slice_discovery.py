@@ -116,6 +116,6 @@ def test_the_regression_search_finds_where_the_slice_aware_model_breaks(discover
 def test_the_pipeline_runs_in_slicing_after_slice_aware_and_before_reporting():
     pipelines = register_pipelines()
     slicing_nodes = {node.name for node in pipelines["slicing"].nodes}
-    assert {"discover_error_slices", "discover_regressions"} <= slicing_nodes
+    assert {"slice_discovery.discover_error_slices", "slice_discovery.discover_regressions"} <= slicing_nodes
     outputs = {o for node in pipelines["slice_discovery"].nodes for o in node.outputs}
     assert outputs == set(OUTPUTS)

@@ -1,26 +1,22 @@
 from kedro.pipeline import Node, Pipeline
 
-from slicekit.pipelines.splits import SPLITS
+from slicekit.pipelines.namespaces import per_split, stage
 
 from .nodes import featurize, fit_featurizer
 
+#: One split's features, instantiated per split.
+TRANSFORM = Pipeline([Node(featurize, inputs=["comments", "featurizer"], outputs="X", name="transform")])
+
 
 def create_pipeline(**kwargs) -> Pipeline:
-    nodes = [
-        Node(
-            fit_featurizer,
-            inputs=["comments_train", "params:featurize", "params:data_processing"],
-            outputs="featurizer",
-            name="fit_featurizer",
-        )
-    ]
-    for split in SPLITS:
-        nodes.append(
+    fit = Pipeline(
+        [
             Node(
-                featurize,
-                inputs=[f"comments_{split}", "featurizer"],
-                outputs=f"X_{split}",
-                name=f"featurize_{split}",
+                fit_featurizer,
+                inputs=["comments_train", "params:featurize", "params:data_processing"],
+                outputs="featurizer",
+                name="fit_featurizer",
             )
-        )
-    return Pipeline(nodes)
+        ]
+    )
+    return stage("featurize", fit, per_split(TRANSFORM, {"comments": "comments_{split}", "X": "X_{split}"}))

@@ -2,6 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.namespaces import stage
 from slicekit.pipelines.splits import slice_scores_dataset
 
 from .nodes import (
@@ -19,7 +20,9 @@ REPORTED_MODELS = ("baseline", "oversampled", "slice_aware")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return stage(
+        "reporting",
+        Pipeline(
         [
             Node(
                 combine_model_scores,
@@ -52,4 +55,5 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="render_slice_report",
             ),
         ]
+    )
     )

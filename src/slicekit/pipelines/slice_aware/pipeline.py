@@ -1,6 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
-from slicekit.pipelines.splits import SPLITS, slice_scores_dataset
+from slicekit.pipelines.namespaces import instantiate, per_split, stage
+from slicekit.pipelines.splits import slice_scores_pattern
 
 from .nodes import predict, score_model, train_oversampled, train_slice_aware
 
@@ -15,29 +16,51 @@ TRAIN_INPUTS = [
     "params:slice_aware",
 ]
 
+#: The torch models and how each is trained; everything after training is the same template.
+TRAINERS = {"slice_aware": train_slice_aware, "oversampled": train_oversampled}
+
+#: A trained model's per-slice table on one split, instantiated per split.
+SCORE = Pipeline(
+    [
+        Node(
+            score_model,
+            inputs=["model", "X", "comments", "slice_matrix", "params:slice_scoring.uncertainty"],
+            outputs="slice_scores",
+            name="score",
+        )
+    ]
+)
+
+
+def model_template(train) -> Pipeline:
+    """Train one model, score it per slice on every split, and keep its test predictions (for
+    slice_scoring's paired comparisons); generic names ``model``, ``predictions_test``."""
+    fit = Pipeline([Node(train, inputs=TRAIN_INPUTS, outputs="model", name="train")])
+    scores = per_split(
+        SCORE,
+        {
+            "X": "X_{split}",
+            "comments": "comments_{split}",
+            "slice_matrix": "slice_matrix_{split}",
+            "slice_scores": "slice_scores_{split}",
+        },
+    )
+    keep = Pipeline([Node(predict, inputs=["model", "X_test"], outputs="predictions_test", name="predict_test")])
+    return fit + scores + keep
+
 
 def create_pipeline(**kwargs) -> Pipeline:
-    nodes = []
-    for prefix, train in (("slice_aware", train_slice_aware), ("oversampled", train_oversampled)):
-        nodes.append(Node(train, inputs=TRAIN_INPUTS, outputs=f"{prefix}_model", name=f"train_{prefix}"))
-        nodes += [
-            Node(
-                score_model,
-                inputs=[
-                    f"{prefix}_model",
-                    f"X_{split}",
-                    f"comments_{split}",
-                    f"slice_matrix_{split}",
-                    "params:slice_scoring.uncertainty",
-                ],
-                outputs=slice_scores_dataset(prefix, split),
-                name=f"score_{prefix}_slices_{split}",
-            )
-            for split in SPLITS
-        ]
-        # Test predictions, for the paired comparisons of slice_scoring's compare_models.
-        nodes.append(
-            Node(predict, inputs=[f"{prefix}_model", "X_test"], outputs=f"{prefix}_predictions_test",
-                 name=f"predict_{prefix}_test")
+    models = [
+        instantiate(
+            model_template(train),
+            model,
+            {
+                "model": f"{model}_model",
+                "predictions_test": f"{model}_predictions_test",
+                **{f"slice_scores_{split}": slice_scores_pattern(model).format(split=split)
+                   for split in ("train", "valid", "test")},
+            },
         )
-    return Pipeline(nodes)
+        for model, train in TRAINERS.items()
+    ]
+    return stage("slice_aware_training", *models)

@@ -1,10 +1,14 @@
 from kedro.pipeline import Node, Pipeline
 
+from slicekit.pipelines.namespaces import stage
+
 from .nodes import discover_error_slices, discover_regressions
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return stage(
+        "slice_discovery",
+        Pipeline(
         [
             Node(
                 discover_error_slices,
@@ -23,4 +27,5 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="discover_regressions",
             ),
         ]
+    )
     )

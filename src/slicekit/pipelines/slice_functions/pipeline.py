@@ -1,21 +1,19 @@
 from kedro.pipeline import Node, Pipeline
 
-from slicekit.pipelines.splits import SPLITS
+from slicekit.pipelines.namespaces import per_split, stage
 
 from .nodes import apply_slicing_functions
 
+#: One split's slice matrix, instantiated per split.
+APPLY = Pipeline(
+    [Node(apply_slicing_functions, inputs=["comments", "params:slice_functions"], outputs="slice_matrix", name="apply")]
+)
+
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                apply_slicing_functions,
-                inputs=[f"comments_{split}", "params:slice_functions"],
-                outputs=f"slice_matrix_{split}",
-                name=f"apply_slicing_functions_{split}",
-            )
-            for split in SPLITS
-        ]
+    return stage(
+        "slice_functions",
+        per_split(APPLY, {"comments": "comments_{split}", "slice_matrix": "slice_matrix_{split}"}),
     )
 
 

@@ -1,6 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
-from slicekit.pipelines.splits import SPLITS, slice_scores_dataset
+from slicekit.pipelines.namespaces import per_split, stage
+from slicekit.pipelines.splits import slice_scores_pattern
 
 from .nodes import compare_models, score_slices
 
@@ -9,21 +10,29 @@ from .nodes import compare_models, score_slices
 COMPARED_MODELS = ("baseline", "oversampled", "slice_aware")
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    score_nodes = [
+#: The baseline's per-slice table of one split, instantiated per split.
+SCORE = Pipeline(
+    [
         Node(
             score_slices,
-            inputs=[
-                f"slice_matrix_{split}",
-                f"comments_{split}",
-                f"baseline_predictions_{split}",
-                "params:slice_scoring",
-            ],
-            outputs=slice_scores_dataset("baseline", split),
-            name=f"score_baseline_slices_{split}",
+            inputs=["slice_matrix", "comments", "predictions", "params:slice_scoring"],
+            outputs="slice_scores",
+            name="score_baseline",
         )
-        for split in SPLITS
     ]
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    scores = per_split(
+        SCORE,
+        {
+            "slice_matrix": "slice_matrix_{split}",
+            "comments": "comments_{split}",
+            "predictions": "baseline_predictions_{split}",
+            "slice_scores": slice_scores_pattern("baseline"),
+        },
+    )
     compare = Node(
         compare_models,
         inputs={
@@ -35,4 +44,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         outputs="slice_comparisons",
         name="compare_models",
     )
-    return Pipeline([*score_nodes, compare])
+    return stage("slice_scoring", scores, Pipeline([compare]))
