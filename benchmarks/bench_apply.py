@@ -27,7 +27,12 @@ workers) are timed separately (``startup_s``; for the in-process engines, a
 500-row warm-up that loads TextBlob's lexicon and our code-point tables);
 ``rows_per_s`` is the apply call that follows, on different rows. Slice matrices are saved and compared by the parent:
 ours against Snorkel's on the rows both computed, and all engines of ours
-against each other. The last line printed is one JSON object with every figure.
+against each other. A last process times the polarity alone on the same unique
+rows, TextBlob per row (``TextBlob(text).sentiment.polarity``, as the tutorial's
+preprocessor) against our column kernel (``slicekit.slicing.sentiment.textblob_polarities``),
+in alternating rounds (best of each): a ratio that load from other processes
+affects far less than rows/s, with the two results compared bit for bit. The
+last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -225,6 +230,39 @@ def run_config(config: dict) -> dict:
     return result
 
 
+def polarity_ratio(config: dict) -> dict:
+    """TextBlob per row against the column kernel, on the same unique rows, in one process."""
+    from textblob import TextBlob
+
+    from slicekit.slicing.polarity_kernel import _walk_compiled
+    from slicekit.slicing.sentiment import textblob_polarities
+
+    n = config["rows"]
+    texts = make_comments(config["data_dir"], 3 * n).text.tolist()  # unique rows, one third per round
+    warm = ["warm-up: not bad at all :)", "VERY good!!!"]
+    textblob_polarities(warm)  # lexicon, compiled walk
+    [TextBlob(t).sentiment.polarity for t in warm]
+    best = {"textblob": float("inf"), "kernel": float("inf")}
+    for round_ in range(3):  # other rows each round: no row's unique token is memoized
+        batch = texts[round_ * n : (round_ + 1) * n]
+        start = time.perf_counter()
+        expected = [TextBlob(t).sentiment.polarity for t in batch]
+        best["textblob"] = min(best["textblob"], time.perf_counter() - start)
+        start = time.perf_counter()
+        got = textblob_polarities(batch)
+        best["kernel"] = min(best["kernel"], time.perf_counter() - start)
+        if [float.hex(v) for v in got] != [float.hex(v) for v in expected]:
+            raise SystemExit("polarity kernel differs from TextBlob")
+    return {
+        "rows": config["rows"],
+        "textblob_rows_per_s": config["rows"] / best["textblob"],
+        "kernel_rows_per_s": config["rows"] / best["kernel"],
+        "kernel_x_textblob": best["textblob"] / best["kernel"],
+        "bit_identical": True,
+        "compiled_walk": _walk_compiled is not None,
+    }
+
+
 # --------------------------------------------------------------------------------------
 # The parent: plan, run each configuration in a subprocess, compare, report
 # --------------------------------------------------------------------------------------
@@ -258,7 +296,10 @@ def main() -> None:
                         help="run our row-wise baseline only for --rows up to this")
     parser.add_argument("--data-dir", default=os.environ.get("SPAM_DATA_DIR", str(DEFAULT_DATA)))
     parser.add_argument("--run-config", help=argparse.SUPPRESS)
+    parser.add_argument("--polarity-rows", type=int, default=20_000,
+                        help="rows for TextBlob against the polarity kernel (0: skip)")
     parser.add_argument("--make-parquet", help=argparse.SUPPRESS)
+    parser.add_argument("--polarity-config", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.make_parquet:
@@ -267,6 +308,9 @@ def main() -> None:
         return
     if args.run_config:
         print(json.dumps(run_config(json.loads(args.run_config))))
+        return
+    if args.polarity_config:
+        print(json.dumps(polarity_ratio(json.loads(args.polarity_config))))
         return
 
     configs = plan(args)
@@ -289,10 +333,21 @@ def main() -> None:
             result = json.loads(done.stdout.strip().splitlines()[-1])
             result["matrix"] = np.load(config["out"])
             results.append(result)
-        report(results, time.perf_counter() - began, load_before)
+    polarity = None
+    if args.polarity_rows:
+        print(f"[{time.perf_counter() - began:6.0f}s] running polarity kernel vs TextBlob, "
+              f"{args.polarity_rows:,} rows ...", flush=True)
+        config = {"data_dir": args.data_dir, "rows": args.polarity_rows}
+        done = subprocess.run([sys.executable, __file__, "--polarity-config", json.dumps(config)],
+                              capture_output=True, text=True, env=env, cwd=ROOT)
+        if done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-5000:], file=sys.stderr)
+            raise SystemExit("polarity kernel vs TextBlob failed")
+        polarity = json.loads(done.stdout.strip().splitlines()[-1])
+    report(results, time.perf_counter() - began, load_before, polarity)
 
 
-def report(results: list[dict], total_seconds: float, load_before=(0.0, 0.0, 0.0)) -> None:
+def report(results: list[dict], total_seconds: float, load_before=(0.0, 0.0, 0.0), polarity=None) -> None:
     # Identity checks: every engine of ours against serial (same rows), Snorkel against ours
     # on the rows Snorkel computed (the first n of the same draw).
     checks = {}
@@ -333,7 +388,7 @@ def report(results: list[dict], total_seconds: float, load_before=(0.0, 0.0, 0.0
     all_identical = all(checks.values())
     print(f"Slice matrices identical across engines and to Snorkel's: {all_identical} ({len(checks)} checks)")
     targets = {}
-    for set_name, needed in (("fast4", 30), ("all5", 5)):
+    for set_name, needed in (("fast4", 30), ("all5", 50)):
         ours = [r for r in results if r["set"] == set_name and "x_snorkel" in r and r["engine"] != "rowwise"]
         if ours:
             best = max(ours, key=lambda r: r["x_snorkel"])
@@ -348,6 +403,11 @@ def report(results: list[dict], total_seconds: float, load_before=(0.0, 0.0, 0.0
               f"{r['peak_tree_rss_mb']} MB (client {r['peak_self_mb']} MB, workers {r['workers_peak_mb']} MB, "
               f"nannies and others {r['other_processes_peak_mb']} MB); "
               f"target < 2048 MB: {'met' if r['peak_tree_rss_mb'] < 2048 else 'NOT met'}")
+    if polarity is not None:
+        print(f"Polarity alone, {polarity['rows']:,} unique rows in one process (best of 3 rounds): "
+              f"TextBlob {polarity['textblob_rows_per_s']:,.0f} rows/s, kernel {polarity['kernel_rows_per_s']:,.0f} "
+              f"rows/s: {polarity['kernel_x_textblob']:.1f}x, bit-identical: {polarity['bit_identical']} "
+              f"(compiled walk: {polarity['compiled_walk']})")
     load_after = os.getloadavg()
     print(f"Total benchmark time: {total_seconds:.0f} s on {os.cpu_count()} CPUs; 1-min load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (above ~2 means other processes "
@@ -358,6 +418,9 @@ def report(results: list[dict], total_seconds: float, load_before=(0.0, 0.0, 0.0
         "identical": all_identical,
         "checks": checks,
         **targets,
+        "polarity_kernel": None if polarity is None else {
+            k: (round(v, 3) if isinstance(v, float) else v) for k, v in polarity.items()
+        },
         "total_seconds": round(total_seconds, 1),
         "cpus": os.cpu_count(),
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
