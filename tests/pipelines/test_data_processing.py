@@ -42,11 +42,12 @@ def run(project: Path, monkeypatch) -> None:
 
 
 def written(project: Path) -> list[str]:
-    """Files under data/, less the run lock every run keeps there (slicekit.tracking.locks)."""
+    """Files under data/, less the lock files runs keep there (the run lock, slicekit.tracking.locks,
+    and the outputs manifest's, slicekit.outputs): they hold no data."""
     return sorted(
         str(p.relative_to(project / "data"))
         for p in (project / "data").rglob("*")
-        if p.is_file() and not p.name.startswith(".kedro-run.lock")
+        if p.is_file() and not (p.name.startswith(".") and p.name.endswith(".lock"))
     )
 
 

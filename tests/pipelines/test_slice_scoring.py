@@ -56,7 +56,7 @@ def test_compare_models_node_compares_every_pair_in_order(split):
 
 
 def test_the_pipeline_compares_the_test_predictions_of_every_model():
-    node = next(n for n in create_pipeline().nodes if n.name == "compare_models")
+    node = next(n for n in create_pipeline().nodes if n.name == "slice_scoring.compare_models")
     assert node.outputs == ["slice_comparisons"]
     assert {f"{model}_predictions_test" for model in COMPARED_MODELS} <= set(node.inputs)
     assert {"slice_matrix_test", "comments_test", "params:slice_scoring"} <= set(node.inputs)

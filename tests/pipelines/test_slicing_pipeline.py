@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from slicekit.pipeline_registry import register_pipelines
+from slicekit.pipeline_registry import STEPS, register_pipelines
 
 TUTORIAL_F1 = {
     "overall": 0.925,
@@ -18,12 +18,15 @@ TUTORIAL_F1 = {
 def test_default_is_slicing_and_slicing_holds_every_step():
     pipelines = register_pipelines()
     assert pipelines["__default__"].nodes == pipelines["slicing"].nodes
-    step_nodes = {n.name for name, p in pipelines.items() if name not in ("slicing", "__default__", "slice_functions_large") for n in p.nodes}
+    step_nodes = {n.name for name in STEPS for n in pipelines[name].nodes}
     assert {n.name for n in pipelines["slicing"].nodes} == step_nodes
+    # the pipelines outside `slicing` run on their own and add nothing to it
+    for name in ("slice_functions_large", "slicing_experiment", "inference"):
+        assert pipelines[name].nodes and not set(pipelines[name].nodes) <= set(pipelines["slicing"].nodes)
 
 
 def test_baseline_slice_scores_equal_the_tutorial(slicing_run):
-    table = pd.read_csv(slicing_run / "data/08_reporting/baseline_slice_scores.csv")
+    table = pd.read_csv(slicing_run / "data/08_reporting/baseline_slice_scores_test.csv")
     assert table["slice"].tolist() == list(TUTORIAL_F1)
     assert list(table.columns[:3]) == ["slice", "n", "n_positive"]
     assert {"accuracy", "precision", "recall", "f1"} <= set(table.columns)
@@ -40,10 +43,11 @@ def test_every_catalogued_output_is_written(slicing_run):
     for path in [
         "01_raw/youtube_spam/Youtube05-Shakira.csv",
         "02_intermediate/comments_test.parquet",
-        "04_feature/vocabulary.json",
+        "04_feature/featurizer.json",
         "04_feature/slice_matrix_train.parquet",
         "05_model_input/X_train.npz",
-        "06_models/baseline_model.json",
+        "06_models/baseline_model/model.skops",
+        "06_models/baseline_model/config.json",
         "07_model_output/baseline_predictions_test.parquet",
     ]:
         assert (data / path).is_file(), path
@@ -58,7 +62,7 @@ def test_every_model_is_scored_per_slice_on_every_split(slicing_run):
     sizes = {"train": 1586, "valid": 120, "test": 250}
     for model in ("baseline", "oversampled", "slice_aware"):
         for split, n in sizes.items():
-            name = f"{model}_slice_scores" + ("" if split == "test" else f"_{split}")
+            name = f"{model}_slice_scores_{split}"
             table = pd.read_csv(reporting / f"{name}.csv")
             assert table["slice"].tolist() == list(TUTORIAL_F1), name
             assert table.set_index("slice").loc["overall", "n"] == n, name
