@@ -15,6 +15,7 @@ import warnings  # noqa: E402
 from slicekit.outputs.hook import RunOutputsHook  # noqa: E402
 from slicekit.tracking import MlflowTrackingHook  # noqa: E402
 from slicekit.tracking.nested_runs import SeedRunsHook  # noqa: E402
+from slicekit.tracking.registry import ModelRegistryHook  # noqa: E402
 
 # Kedro 1.7's OmegaConfigLoader calls OmegaConf.register_new_resolver, which omegaconf 2.4
 # deprecates: three warnings per run that are Kedro's to fix, not the user's. Only that one.
@@ -31,7 +32,9 @@ warnings.filterwarnings(
 # SeedRunsHook adds the nested per-seed runs (slicing_experiment) under the run the first one starts.
 # RunOutputsHook stages a run's outputs and commits them together when the run succeeds
 # (data/run_outputs.json names the MLflow run that wrote them): data/ never mixes two runs.
-HOOKS = (MlflowTrackingHook(), SeedRunsHook(), RunOutputsHook())
+# ModelRegistryHook (last, once outputs are committed and logged) registers the models, moves the
+# `champion` alias when the gate passed, and fails the run under monitoring.policy: fail.
+HOOKS = (MlflowTrackingHook(), SeedRunsHook(), RunOutputsHook(), ModelRegistryHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
