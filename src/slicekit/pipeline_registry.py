@@ -8,10 +8,14 @@ from slicekit.pipelines import (
     baseline,
     data_processing,
     featurize,
+    inference,
+    monitoring,
     reporting,
     slice_aware,
+    slice_discovery,
     slice_functions,
     slice_scoring,
+    slicing_experiment,
 )
 
 #: The steps of ``slicing``, in order.
@@ -22,6 +26,8 @@ STEPS = {
     "baseline": baseline,
     "slice_scoring": slice_scoring,
     "slice_aware": slice_aware,
+    "slice_discovery": slice_discovery,
+    "monitoring": monitoring,  # slice_checks: the gate the registry hook acts on
     "reporting": reporting,
 }
 
@@ -32,4 +38,11 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = pipelines["slicing"]
     # Not part of `slicing`: slice matrices for inputs too large for memory (engine from parameters).
     pipelines["slice_functions_large"] = slice_functions.create_large_pipeline()
+    # Not part of `slicing`: the torch models over experiment.seeds, with the inputs they need.
+    pipelines["slicing_experiment"] = (
+        pipelines["data_processing"] + pipelines["featurize"] + pipelines["slice_functions"]
+        + slicing_experiment.create_pipeline()
+    )
+    # Not part of `slicing`: a new batch scored by the registry's champion (after a `slicing` run).
+    pipelines["inference"] = inference.create_pipeline()
     return pipelines

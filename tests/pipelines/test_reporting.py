@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
@@ -23,6 +24,8 @@ from slicekit.pipelines.splits import slice_scores_dataset
 from slicekit.reporting import IMAGE_FILES
 from slicekit.slicing import slice_scores_table
 from slicekit.slicing.apply import to_recarray
+from slicekit.slicing.comparison import compare_models
+from slicekit.slicing.discovery import TABLE_COLUMNS
 
 SF_NAMES = ["short_comment", "keyword_please", "regex_check_out"]
 SPLIT_ROWS = {"train": 90, "valid": 30, "test": 60}
@@ -65,12 +68,16 @@ def seeded_tables(seed: int = 7) -> tuple[dict[str, np.recarray], dict[str, obje
         for split, rows in SPLIT_ROWS.items()
     }
     golds = rng.integers(0, 2, SPLIT_ROWS["test"])
-    tables = {}
+    tables, predictions = {}, {}
     for key, flip in zip(SCORE_TABLES, (0.3, 0.2, 0.1)):
         preds = np.where(rng.random(len(golds)) < flip, 1 - golds, golds)
         p1 = np.clip(preds * 0.7 + rng.random(len(golds)) * 0.3, 0, 1)
         probs = np.column_stack([1 - p1, p1])
         tables[key] = slice_scores_table(matrices["test"], golds, preds, probs, metrics=METRICS)
+        predictions[key] = (preds, probs)
+    # the report's other inputs: the paired comparisons (which decide what is bold) and discovery
+    tables["slice_comparisons"] = compare_models(matrices["test"], golds, predictions, ["f1"], {"resamples": 200})
+    tables["slice_discovery"] = pd.DataFrame(columns=TABLE_COLUMNS)
     return matrices, tables
 
 
@@ -82,6 +89,8 @@ def seed_inputs(project: Path, matrices: dict, tables: dict) -> None:
             catalog.save(f"slice_matrix_{split}", S)
         for key, dataset in SCORE_TABLES.items():
             catalog.save(dataset, tables[key])
+        for name in ("slice_comparisons", "slice_discovery"):
+            catalog.save(name, tables[name])
 
 
 def digests(project: Path, names: list[str]) -> dict[str, str]:
@@ -113,7 +122,7 @@ def test_every_report_file_and_table_is_written(reported):
 
 
 def _f1_rows(html: str) -> dict[str, list[str]]:
-    section = html.split('id="per-slice"')[1].split('id="all-metrics"')[0]
+    section = html.split('id="per-slice"')[1].split('id="comparisons"')[0]
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S):
         cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slicekit.data.config import parse_config
 from slicekit.pipelines.splits import slice_scores_dataset
 from slicekit.reporting import build_slice_report, combine_slice_scores, slice_coverage, slice_overlap
 
@@ -50,11 +51,18 @@ def render_slice_report(
     slice_scores_by_model: pd.DataFrame,
     slice_coverage: pd.DataFrame,
     slice_overlap: pd.DataFrame,
+    slice_comparisons: pd.DataFrame,
+    slice_discovery: pd.DataFrame,
     parameters: dict,
+    data_processing: dict,
 ) -> dict[str, Any]:
     """The HTML page, the Markdown text and the three figures, all rendered before any is
-    saved: a failure leaves every report file as it was."""
+    saved: a failure leaves every report file as it was. The paired comparisons decide what
+    is bold; the discovered slices and the class names come from their own stages."""
     names = {str(model): str(name) for model, name in dict(parameters["models"]).items()}
+    comparisons = slice_comparisons[
+        slice_comparisons["model_a"].isin(names) & slice_comparisons["model_b"].isin(names)
+    ].replace({"model_a": names, "model_b": names})
     report = build_slice_report(
         slice_scores_by_model,
         slice_coverage,
@@ -64,6 +72,9 @@ def render_slice_report(
         score_split="test",
         overlap_split="train",
         sources={names[key]: slice_scores_dataset(key, "test") for key in names},
+        comparisons=comparisons,
+        discovery=slice_discovery,
+        class_names=list(parse_config(data_processing).class_names),
     )
     return {
         "html": report.html,
@@ -72,3 +83,4 @@ def render_slice_report(
         "coverage_plot": report.figures["slice_coverage"],
         "overlap_plot": report.figures["slice_overlap"],
     }
+

@@ -44,7 +44,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 render_slice_report,
-                inputs=["slice_scores_by_model", "slice_coverage", "slice_overlap_train", "params:reporting"],
+                inputs=[
+                    "slice_scores_by_model",
+                    "slice_coverage",
+                    "slice_overlap_train",
+                    "slice_comparisons",
+                    "slice_discovery",
+                    "params:reporting",
+                    "params:data_processing",
+                ],
                 outputs={
                     "html": "slice_report_html",
                     "markdown": "slice_report_md",
