@@ -13,6 +13,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 import warnings  # noqa: E402
 
 from slicekit.outputs.hook import RunOutputsHook  # noqa: E402
+from slicekit.parameters.hook import ParametersHook  # noqa: E402
 from slicekit.tracking import MlflowTrackingHook  # noqa: E402
 from slicekit.tracking.nested_runs import SeedRunsHook  # noqa: E402
 from slicekit.tracking.registry import ModelRegistryHook  # noqa: E402
@@ -34,7 +35,8 @@ warnings.filterwarnings(
 # (data/run_outputs.json names the MLflow run that wrote them): data/ never mixes two runs.
 # ModelRegistryHook (last, once outputs are committed and logged) registers the models, moves the
 # `champion` alias when the gate passed, and fails the run under monitoring.policy: fail.
-HOOKS = (MlflowTrackingHook(), SeedRunsHook(), RunOutputsHook(), ModelRegistryHook())
+# ParametersHook (first) checks every parameter against one schema before any run starts.
+HOOKS = (ParametersHook(), MlflowTrackingHook(), SeedRunsHook(), RunOutputsHook(), ModelRegistryHook())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

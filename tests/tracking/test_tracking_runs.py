@@ -249,22 +249,28 @@ def test_unreachable_tracking_uri_fails_at_start_before_any_node(tmp_path, spam_
 
 
 def test_failing_node_ends_the_run_failed(tmp_path, spam_data_dir, mlflow_server):
-    """A node raising (C=-1 is refused by sklearn) ends the MLflow run FAILED; conf/local/tracking.yml applies."""
+    """A node raising ends the MLflow run FAILED; conf/local/tracking.yml applies. The fault is one
+    only the data can reveal (the parameters are valid: the mapped text column is not in the data),
+    so the parameter check lets the run start and the validation node fails."""
     run = tracked_run(
         tmp_path, spam_data_dir, mlflow_server,
-        extra_params={"baseline": {"model": {"C": -1.0}}},
+        extra_params={"baseline": {"model": {"C": 0.5}}, "data_processing": {"columns": {"text": "comment"}}},
         local_tracking_conf={"experiment_name": "slicekit-failing"},
     )
-    assert run.error is not None and "C" in str(run.error)
+    assert run.error is not None and "'comment'" in str(run.error)
     client, mlflow_run = only_run(run.tracking_uri, "slicekit-failing")
     assert mlflow_run.info.status == "FAILED"
-    assert mlflow_run.data.params["baseline.model.C"] == "-1.0"
-    assert mlflow_run.data.tags["kedro.command"] == "kedro run --pipelines slicing --params baseline.model.C=-1.0"
+    assert mlflow_run.data.params["baseline.model.C"] == "0.5"
+    assert mlflow_run.data.params["data_processing.columns.text"] == "comment"
+    assert mlflow_run.data.tags["kedro.command"].startswith("kedro run --pipelines slicing --params ")
+    assert "baseline.model.C=0.5" in mlflow_run.data.tags["kedro.command"]
     assert mlflow_run.data.tags["error"].startswith(type(run.error).__name__)
     assert not any(k.startswith("test/baseline/") for k in mlflow_run.data.metrics)
     manifest = json.loads(
         open(client.download_artifacts(mlflow_run.info.run_id, MANIFEST_FILE, str(tmp_path / "dl"))).read()
     )
     assert manifest["status"] == "FAILED"
-    assert manifest["kedro"]["runtime_params"] == {"baseline": {"model": {"C": -1.0}}}
+    assert manifest["kedro"]["runtime_params"] == {
+        "baseline": {"model": {"C": 0.5}}, "data_processing": {"columns": {"text": "comment"}},
+    }
     assert run.uri_env_after == run.uri_env_before == mlflow_server
