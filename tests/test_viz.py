@@ -54,7 +54,7 @@ def test_build_is_a_static_site(viz_build):
 def test_build_holds_every_node_of_slicing(viz_build):
     graph = json.loads((viz_build / "api" / "pipelines" / "slicing").read_text(encoding="utf-8"))
     assert graph["selected_pipeline"] == "slicing"
-    tasks = {node["name"] for node in graph["nodes"] if node["type"] == "task" and "slicing" in node["pipelines"]}
+    tasks = {node["full_name"] for node in graph["nodes"] if node["type"] == "task" and "slicing" in node["pipelines"]}
     expected = {node.name for node in register_pipelines()["slicing"].nodes}
     assert tasks == expected
     assert {"reporting.render_slice_report", "slice_scoring.test.score_baseline",
@@ -138,7 +138,7 @@ def test_viz_run_serves_the_pipeline(tmp_path):
         if graph is None:
             error = server.stderr.read().decode(errors="replace")[-3000:] if server.poll() is not None else ""
             pytest.fail(f"kedro viz run did not answer (exit code {server.poll()}): {error}")
-        tasks = {node["name"] for node in graph["nodes"] if node["type"] == "task"}
+        tasks = {node["full_name"] for node in graph["nodes"] if node["type"] == "task"}
         assert tasks == {node.name for node in register_pipelines()["slicing"].nodes}
     finally:
         if server.poll() is None:
