@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from slugify import slugify
 
 from slicekit.pipeline_registry import register_pipelines
 
@@ -17,7 +18,8 @@ from tracking_support import PROJECT_ROOT, make_project_copy
 
 
 def _task_id(node_name: str) -> str:
-    return node_name.replace("_", "-")
+    """kedro-airflow's task id: the node's (namespaced) name slugified, as its template does."""
+    return slugify(node_name)
 
 
 @pytest.mark.integration
