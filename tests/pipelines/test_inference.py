@@ -205,7 +205,11 @@ def test_the_catalogs_champion_entry_says_to_run_slicing_first_on_an_empty_regis
 
     from slicekit.datasets.champion_model_dataset import ChampionModelDataset
 
-    entry = yaml.safe_load((CONF / "catalog_inference.yml").read_text())["inference_champion"]
+    from kedro.config import OmegaConfigLoader
+
+    # as Kedro reads it (the registered name comes from globals.yml)
+    entry = OmegaConfigLoader(str(CONF.parent), base_env="base", default_run_env="local")["catalog"]["inference_champion"]
+    entry = {k: v for k, v in entry.items() if k != "metadata"}
     assert entry["type"].endswith("ChampionModelDataset") and entry["required"]
     options = {k: v for k, v in entry.items() if k != "type"}
     dataset = ChampionModelDataset(**{**options, "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"})
