@@ -61,6 +61,12 @@ def fault_counts(matrix: np.ndarray, names: Sequence[str]) -> dict[str, int]:
     return {name: int(c) for name, c in zip(names, counts) if c}
 
 
+def applied(matrix: np.ndarray, names: Sequence[str], return_meta: bool = False):
+    """What every applier's ``apply`` returns: the recarray, with :class:`ApplierMetadata` if asked."""
+    S = to_recarray(matrix, names)
+    return (S, ApplierMetadata(fault_counts(matrix, names))) if return_meta else S
+
+
 def check_unique_names(sfs: Sequence[SlicingFunction]) -> list[str]:
     """The SFs' names, refusing duplicates: two slices with one name would overwrite each other."""
     names = [sf.name for sf in sfs]
@@ -421,10 +427,7 @@ class SFApplier:
                 row[j] = to_membership(value, sf.name, i, i)
             rows.append(row)
         matrix = np.array(rows, dtype=np.int8).reshape(len(rows), len(self._sfs))
-        S = to_recarray(matrix, self._names)
-        if return_meta:
-            return S, ApplierMetadata(fault_counts(matrix, self._names))
-        return S
+        return applied(matrix, self._names, return_meta)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}, SFs: {self._names}"

@@ -24,14 +24,13 @@ from tqdm.auto import tqdm
 
 from slicekit.slicing.apply.core import (
     ApplierMetadata,
+    applied,
     apply_chunk,
-    fault_counts,
     check_unique_names,
     default_chunk_size,
     dumps_sfs,
     loads_sfs,
     sf_modules,
-    to_recarray,
 )
 from slicekit.slicing.slicing_function import SlicingFunction
 
@@ -239,10 +238,7 @@ class PandasSFApplier:
                     matrix = apply_parallel(pool, df, chunk_size, progress_bar, fault_tolerant)
         else:
             matrix = apply_serial(self._sfs, df, chunk_size, progress_bar, self.use_vectorized, fault_tolerant)
-        S = to_recarray(matrix, self._names)
-        if return_meta:
-            return S, ApplierMetadata(fault_counts(matrix, self._names))
-        return S
+        return applied(matrix, self._names, return_meta)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}, SFs: {self._names}"
