@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -68,8 +69,11 @@ def remove_tree(path: Path) -> None:
             os.replace(path, doomed)
         except OSError:
             doomed = path
-        shutil.rmtree(doomed, ignore_errors=True)
-        shutil.rmtree(doomed, ignore_errors=True)  # again, for files a straggler created meanwhile
+        for _ in range(50):  # again while a straggler's file appears in it, for up to 5 s
+            shutil.rmtree(doomed, ignore_errors=True)
+            if not doomed.exists():
+                return
+            time.sleep(0.1)
     else:
         path.unlink(missing_ok=True)
 

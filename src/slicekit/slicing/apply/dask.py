@@ -27,9 +27,6 @@ import contextlib
 import logging
 import math
 import os
-import shutil
-import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -39,11 +36,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from slicekit.atomic import atomic_path
 from slicekit.slicing.apply.core import apply_chunk, check_unique_names, dumps_sfs, loads_sfs, to_recarray
 from slicekit.slicing.errors import SlicingFunctionError
 from slicekit.slicing.slicing_function import SlicingFunction
 
-logger = logging.getLogger(__name__)
 
 #: Dask's local schedulers, by the names ``dask.compute(scheduler=...)`` takes.
 LOCAL_SCHEDULERS = ("processes", "threads", "sync", "synchronous", "single-threaded")
@@ -325,25 +322,12 @@ class DaskSFApplier:
         final = Path(text.removeprefix("file://")).absolute()
         if final.exists() and not overwrite:
             raise FileExistsError(f"{final} exists; pass overwrite=True to replace it")
-        final.parent.mkdir(parents=True, exist_ok=True)
-        scratch = final.parent / f".{final.name}.partial-{uuid.uuid4().hex}"
-        scratch.mkdir()
-        try:
+        with atomic_path(final, directory=True) as scratch:  # nothing at ``path`` unless all succeed
             with self._client() as client:
                 parts, offsets = self._partitions(data, _worker_count(client))
                 extra = [(self._names, str(scratch / f"part.{i:05d}.parquet")) for i in range(len(parts))]
                 futures = self._submit(client, _write_partition, parts, offsets, extra)
                 self._gather(client, futures, data, offsets, progress_bar)
-        except BaseException:
-            _remove_tree(scratch)
-            raise
-        if final.exists():
-            retired = final.parent / f".{final.name}.replaced-{uuid.uuid4().hex}"
-            os.replace(final, retired)
-            os.replace(scratch, final)
-            _remove_tree(retired)
-        else:
-            os.replace(scratch, final)
         return str(final)
 
 
@@ -359,24 +343,6 @@ def _worker_count(client: Any) -> int:
         return max(1, len(client.nthreads()))
     except Exception:  # noqa: BLE001 - a scheduler that cannot say: one partition per call still works
         return 1
-
-
-def _remove_tree(directory: Path) -> None:
-    """Remove ``directory`` even while cancelled tasks may still be finishing writes into it:
-    rename it first (later writes to the old path then fail), then delete, retrying briefly."""
-    if not directory.exists():
-        return
-    doomed = directory.with_name(directory.name + ".removing")
-    try:
-        os.replace(directory, doomed)
-    except OSError:
-        doomed = directory
-    for _ in range(50):
-        shutil.rmtree(doomed, ignore_errors=True)
-        if not doomed.exists():
-            return
-        time.sleep(0.1)
-    logger.warning("Could not remove the temporary directory %s", doomed)
 
 
 class PandasParallelSFApplier(DaskSFApplier):
