@@ -162,7 +162,7 @@ def test_bad_data_is_named_and_writes_nothing(tmp_path, monkeypatch, case):
     assert written(project) == []
 
 
-@pytest.mark.parametrize("kind", ["parquet", "sql_query"])
+@pytest.mark.parametrize("kind", ["parquet", "excel", "sql_query"])
 def test_other_catalog_types_load_the_same_frame_and_split(tmp_path, kind):
     from kedro.io import AbstractDataset
 
@@ -171,6 +171,10 @@ def test_other_catalog_types_load_the_same_frame_and_split(tmp_path, kind):
     if kind == "parquet":
         own_frame().to_parquet(tmp_path / "own.parquet", index=False)
         config = {"type": "pandas.ParquetDataset", "filepath": str(tmp_path / "own.parquet")}
+    elif kind == "excel":
+        own_frame().to_excel(tmp_path / "own.xlsx", index=False, sheet_name="messages")
+        config = {"type": "pandas.ExcelDataset", "filepath": str(tmp_path / "own.xlsx"),
+                  "load_args": {"sheet_name": "messages"}}
     else:
         database = write_sqlite(tmp_path / "own.db")
         config = {
