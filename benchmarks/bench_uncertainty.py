@@ -3,11 +3,14 @@
     .venv/bin/python benchmarks/bench_uncertainty.py            # every size (a few minutes)
     .venv/bin/python benchmarks/bench_uncertainty.py --quick    # 250 and 100,000 rows only
 
-Confusion metrics (accuracy, precision, recall, f1) draw each slice's confusion counts
-from a multinomial; roc_auc reweights the rows with bootstrap-count matrices in blocks.
-Where the roc_auc run would exceed --auc-budget row-resamples, it runs fewer resamples
-and the time is scaled linearly to 1,000 (marked "scaled"). With fairlearn installed,
-its MetricFrame bootstrap (n_boot) is timed per resample at 100,000 rows beside ours.
+Confusion metrics (accuracy, precision, recall, f1) draw each slice's confusion table from
+Dirichlet(counts + 1/2) (one Gamma call per slice); roc_auc draws each slice's counts per
+(score group, label) from one multinomial: exact up to ``--auc-bins`` distinct scores, rank
+bins beyond (the full 1,000 resamples at every size). "paired roc_auc" is
+``compare_models`` of two models on roc_auc at 100,000 rows x 5 slices: a paired bootstrap
+that still resamples rows (weight matrices), run with fewer resamples where it would exceed
+--auc-budget row-resamples and scaled linearly to 1,000 (marked "scaled"). With fairlearn
+installed, its MetricFrame bootstrap (n_boot) is timed per resample at 100,000 rows beside ours.
 Each slice is a random 1-10% of the rows (plus ``overall``). "of which counting" is the part spent
 reading the slice matrix into per-slice confusion counts (the resampling is the rest).
 Prints a table, then one JSON line.
@@ -23,6 +26,7 @@ import time
 import numpy as np
 
 from slicekit.slicing.apply import to_recarray
+from slicekit.slicing.comparison import compare_models
 from slicekit.slicing.uncertainty import Uncertainty, cell_counts, gold_codes, slice_intervals
 
 RESAMPLES = 1000
@@ -49,6 +53,13 @@ def timed(func) -> float:
     return time.perf_counter() - start
 
 
+def timed_cpu(func) -> tuple[float, float]:
+    """(wall, CPU) seconds: CPU time shows what a machine shared with other work hides."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    func()
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
 def fairlearn_seconds_per_resample(n_rows: int = 100_000, n_boot: int = 3) -> float | None:
     try:
         from fairlearn.metrics import MetricFrame
@@ -68,35 +79,51 @@ def fairlearn_seconds_per_resample(n_rows: int = 100_000, n_boot: int = 3) -> fl
     return max(timed(lambda: frame(n_boot)) - timed(lambda: frame(0)), 0.0) / n_boot
 
 
+def paired_auc_seconds(budget: float, n_rows: int = 100_000, n_slices: int = 5) -> dict:
+    """compare_models on roc_auc for two models (the paired bootstrap resamples rows)."""
+    S, golds, preds, probs = synthetic(n_rows, n_slices)
+    other = np.clip(probs + np.random.default_rng(1).normal(0, 0.05, probs.shape), 0, 1)
+    models = {"a": (preds, probs), "b": ((other[:, 1] > 0.5).astype(int), other)}
+    slice_rows = int(n_rows + sum(int(S[name].sum()) for name in S.dtype.names))
+    resamples = int(min(RESAMPLES, max(5, budget // slice_rows)))
+    seconds = timed(lambda: compare_models(S, golds, models, ["roc_auc"], {"resamples": resamples}))
+    return {"seconds": seconds * RESAMPLES / resamples, "resamples_run": resamples}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip 1,000,000 rows")
-    parser.add_argument("--auc-budget", type=float, default=3e8,
-                        help="most row-resamples (slice rows x resamples, summed) to run for roc_auc")
+    parser.add_argument("--auc-budget", type=float, default=1e8,
+                        help="most row-resamples (slice rows x resamples, summed) to run for the paired roc_auc")
+    parser.add_argument("--auc-bins", type=int, default=Uncertainty.auc_bins,
+                        help="uncertainty.auc_bins: roc_auc resampling exact up to this many distinct scores")
     args = parser.parse_args()
     sizes = [250, 100_000] if args.quick else [250, 100_000, 1_000_000]
     results = []
     print(f"cores: {os.cpu_count()}, resamples: {RESAMPLES}")
     print(f"{'rows':>9} {'slices':>6} {'slice rows':>11} {'acc/prec/rec/f1 boot':>21} {'of which counting':>18} "
-          f"{'same, wilson props':>19} {'roc_auc':>10}  note")
+          f"{'same, wilson props':>19} {'roc_auc':>10}  CPU: boot / roc_auc")
     for n_rows in sizes:
         for n_slices in (5, 100):
             S, golds, preds, probs = synthetic(n_rows, n_slices)
             slice_rows = int(n_rows + sum(int(S[name].sum()) for name in S.dtype.names))
             boot = Uncertainty(resamples=RESAMPLES, proportions="bootstrap")
-            t_confusion = timed(lambda: slice_intervals(S, golds, preds, probs, CONFUSION, boot))
+            t_confusion, cpu_confusion = timed_cpu(lambda: slice_intervals(S, golds, preds, probs, CONFUSION, boot))
             t_count = timed(lambda: cell_counts(S, gold_codes(golds, 2) * 3 + preds + 1, 9))
             t_wilson = timed(lambda: slice_intervals(S, golds, preds, probs, CONFUSION, Uncertainty(resamples=RESAMPLES)))
-            auc_resamples = int(min(RESAMPLES, max(5, args.auc_budget // slice_rows)))
-            t_auc = timed(lambda: slice_intervals(S, golds, preds, probs, ["roc_auc"], Uncertainty(resamples=auc_resamples)))
-            t_auc *= RESAMPLES / auc_resamples
-            note = "" if auc_resamples == RESAMPLES else f"roc_auc scaled from {auc_resamples} resamples"
-            print(f"{n_rows:>9,} {n_slices:>6} {slice_rows:>11,} {t_confusion:>19.3f} s {t_count:>16.3f} s {t_wilson:>17.3f} s {t_auc:>8.1f} s  {note}")
+            auc = Uncertainty(resamples=RESAMPLES, auc_bins=args.auc_bins)
+            t_auc, cpu_auc = timed_cpu(lambda: slice_intervals(S, golds, preds, probs, ["roc_auc"], auc))
+            print(f"{n_rows:>9,} {n_slices:>6} {slice_rows:>11,} {t_confusion:>19.3f} s {t_count:>16.3f} s {t_wilson:>17.3f} s "
+                  f"{t_auc:>8.2f} s  {cpu_confusion:.2f} s / {cpu_auc:.2f} s")
             results.append({
                 "rows": n_rows, "slices": n_slices, "slice_rows": slice_rows,
                 "confusion_bootstrap_s": round(t_confusion, 4), "counting_s": round(t_count, 4), "confusion_wilson_s": round(t_wilson, 4),
-                "roc_auc_s": round(t_auc, 2), "roc_auc_resamples_run": auc_resamples,
+                "roc_auc_s": round(t_auc, 2), "roc_auc_resamples_run": RESAMPLES,
+                "confusion_bootstrap_cpu_s": round(cpu_confusion, 4), "roc_auc_cpu_s": round(cpu_auc, 2),
             })
+    paired = paired_auc_seconds(args.auc_budget)
+    print(f"paired roc_auc (compare_models, rows path), 100,000 rows x 5 slices, 2 models: {paired['seconds']:.1f} s"
+          + ("" if paired["resamples_run"] == RESAMPLES else f"  (scaled from {paired['resamples_run']} resamples)"))
     ours = next(r for r in results if r["rows"] == 100_000 and r["slices"] == 5)["confusion_bootstrap_s"] / RESAMPLES
     fairlearn = fairlearn_seconds_per_resample()
     if fairlearn is None:
@@ -107,7 +134,8 @@ def main() -> None:
     print(json.dumps({
         "benchmark": "uncertainty", "resamples": RESAMPLES, "cores": os.cpu_count(), "results": results,
         "fairlearn_s_per_resample_100k": None if fairlearn is None else round(fairlearn, 4),
-        "slicekit_confusion_s_per_resample_100k": round(ours, 7),
+        "slicekit_confusion_s_per_resample_100k": round(ours, 7), "auc_bins": args.auc_bins,
+        "paired_roc_auc_100k_x5_s": round(paired["seconds"], 2), "paired_roc_auc_resamples_run": paired["resamples_run"],
     }))
 
 

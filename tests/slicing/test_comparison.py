@@ -121,3 +121,25 @@ def test_comparisons_run_when_table_intervals_are_disabled(models):
     S, golds, preds = models
     table = compare_models(S, golds, preds, ["accuracy"], {"enabled": False, "resamples": 50})
     assert len(table) == 3 and table["low"].notna().iloc[0]
+
+
+def test_multiclass_support_judges_each_slices_rarest_class():
+    # Three classes, no positive_label: a slice is insufficient when its rarest class present has
+    # fewer than min_support.positives rows (class 1 would call the class-0-and-2 slice empty).
+    rng = np.random.default_rng(6)
+    golds = np.r_[np.zeros(200, int), np.ones(200, int), np.full(200, 2)]
+    preds = np.where(rng.random(600) < 0.8, golds, rng.integers(0, 3, 600))
+    few_of_2 = np.r_[np.ones(400, bool), np.zeros(197, bool), np.ones(3, bool)]
+    S = to_recarray(np.c_[golds != 1, few_of_2].astype(int), ["no_class_1", "few_of_class_2"])
+    table = compare_models(S, golds, {"a": (preds, None), "b": (golds, None)}, ["accuracy"], {"resamples": 50})
+    verdicts = table.set_index("slice")["verdict"]
+    assert verdicts["few_of_class_2"] == "insufficient"
+    assert verdicts["no_class_1"] != "insufficient" and verdicts["overall"] != "insufficient"
+
+
+def test_paired_roc_auc_does_not_depend_on_the_block_size(models):
+    # The paired roc_auc resamples rows in blocks of at most block_size cells: one stream, same draws.
+    S, golds, preds = models
+    one_block = compare_models(S, golds, preds, ["roc_auc"], {"resamples": 120, "seed": 4})
+    many_blocks = compare_models(S, golds, preds, ["roc_auc"], {"resamples": 120, "seed": 4, "block_size": 5_000})
+    pd.testing.assert_frame_equal(one_block, many_blocks)

@@ -11,10 +11,15 @@ from slicekit.slicing.metrics import METRICS, metric_score
 from slicekit.slicing.uncertainty import (
     CONFUSION_METRICS,
     Uncertainty,
+    auc_groups,
+    auc_resamples,
     bootstrap_counts,
     confusion,
+    grouped_auc,
+    percentile_interval,
     rank_structure,
     slice_intervals,
+    support_counts,
     weighted_auc,
 )
 
@@ -82,23 +87,6 @@ def test_about_95_percent_of_intervals_contain_the_true_rates(proportions):
     assert all(0.92 <= share <= 0.98 for share in shares.values()), shares
 
 
-def test_auc_interval_covers_the_true_auc():
-    # Scores: negatives ~ N(0, 1), positives ~ N(1, 1): the true AUC is Phi(1 / sqrt(2)).
-    from scipy.stats import norm
-
-    truth = norm.cdf(1 / math.sqrt(2))
-    hits, draws = 0, 200
-    for seed in range(draws):
-        rng = np.random.default_rng(seed)
-        golds = rng.integers(0, 2, 200)
-        scores = rng.normal(golds.astype(float), 1.0)
-        probs = np.c_[1 - norm.cdf(scores), norm.cdf(scores)]
-        S = to_recarray(np.zeros((200, 0), dtype=int), [])
-        row = slice_intervals(S, golds, golds, probs, ["roc_auc"], Uncertainty(resamples=400, seed=seed)).loc["overall"]
-        hits += row["roc_auc_low"] <= truth <= row["roc_auc_high"]
-    assert 0.90 <= hits / draws <= 0.99  # 0.95 +/- about 3 sd of a 200-draw share
-
-
 def test_same_seed_same_intervals_and_slices_do_not_move_each_other():
     rng = np.random.default_rng(0)
     golds, preds = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
@@ -115,15 +103,16 @@ def test_same_seed_same_intervals_and_slices_do_not_move_each_other():
     assert not first.equals(other_seed)
 
 
-def test_roc_auc_interval_does_not_depend_on_the_block_size():
+def test_roc_auc_interval_is_the_same_for_any_auc_bins_above_the_distinct_scores():
+    # 100 rows, at most 100 distinct scores: every auc_bins >= 100 resamples the same exact cells.
     rng = np.random.default_rng(1)
     golds = rng.integers(0, 2, 100)
     probs = np.c_[1 - rng.random(100), rng.random(100)]
     S = to_recarray(np.zeros((100, 0), dtype=int), [])
-    one_block = slice_intervals(S, golds, golds, probs, ["roc_auc"], Uncertainty(resamples=250))
-    many_blocks = slice_intervals(S, golds, golds, probs, ["roc_auc"], Uncertainty(resamples=250, block_size=700))
-    assert one_block.equals(many_blocks)
-    low, high = one_block.loc["overall", ["roc_auc_low", "roc_auc_high"]]
+    exact = slice_intervals(S, golds, golds, probs, ["roc_auc"], Uncertainty(resamples=250, auc_bins=100))
+    larger = slice_intervals(S, golds, golds, probs, ["roc_auc"], Uncertainty(resamples=250, auc_bins=10_000))
+    assert exact.equals(larger)
+    low, high = exact.loc["overall", ["roc_auc_low", "roc_auc_high"]]
     assert low < skm.roc_auc_score(golds, probs[:, 1]) < high
 
 
@@ -171,6 +160,11 @@ def test_parameters_are_validated_with_their_names():
         Uncertainty.from_params({"resample": 10})
     with pytest.raises(ValueError, match="proportion_interval"):
         Uncertainty.from_params({"proportion_interval": "agresti"})
+    with pytest.raises(ValueError, match="auc_bins"):
+        Uncertainty.from_params({"auc_bins": 1})
+    with pytest.raises(ValueError, match="positive_label"):
+        Uncertainty.from_params({"positive_label": -1})
+    assert Uncertainty.from_params({"positive_label": None, "auc_bins": 64}).auc_bins == 64
 
 
 def test_cell_counts_in_chunks_equal_per_slice_counts():
@@ -187,19 +181,135 @@ def test_cell_counts_in_chunks_equal_per_slice_counts():
     assert (cell_counts(mixed, codes, 9, chunk=64) == expected[:3]).all()
 
 
-def test_layout_auc_of_bootstrap_counts_equals_sklearn_on_the_resampled_rows():
-    from slicekit.slicing.uncertainty import auc_layout, layout_auc
-
+@pytest.mark.parametrize("bins", [2, 7, 40, 10_000])
+def test_grouped_auc_of_the_slice_counts_is_the_exact_auc_binned_or_not(bins):
     rng = np.random.default_rng(6)
-    golds = rng.integers(0, 2, 200)
-    scores = np.round(rng.random(200) * 0.6 + golds * 0.3, 2)  # ties within and across classes
-    n_negative, below, at_most = auc_layout(golds, scores)
-    negatives = np.sort(scores[golds != 1])
-    rows_scores = np.r_[negatives, scores[golds == 1]]
-    rows_golds = np.r_[np.zeros(n_negative, int), np.ones(len(below), int)]
-    W = bootstrap_counts(rng, 200, 5)
-    values = layout_auc(W, n_negative, below, at_most)
-    assert layout_auc(np.ones((1, 200), int), n_negative, below, at_most)[0] == pytest.approx(skm.roc_auc_score(golds, scores))
-    for row in range(5):
-        index = np.repeat(np.arange(200), W[row])
-        assert values[row] == pytest.approx(skm.roc_auc_score(rows_golds[index], rows_scores[index]))
+    golds = rng.integers(0, 2, 500)
+    scores = np.round(rng.random(500) * 0.6 + golds * 0.3, 2)  # ties within and across classes
+    neg, pos, within = auc_groups(golds, scores, bins)
+    assert len(neg) <= bins and neg.sum() == (golds == 0).sum() and pos.sum() == (golds == 1).sum()
+    assert grouped_auc(neg, pos, within) == pytest.approx(skm.roc_auc_score(golds, scores), abs=1e-12)
+
+
+def test_resampled_cell_counts_give_the_auc_of_the_rows_they_stand_for():
+    # At most auc_bins distinct scores: a cell is one (score, label); the AUC of drawn counts
+    # is scikit-learn's on rows repeated by those counts (the row bootstrap of the same draw).
+    rng = np.random.default_rng(7)
+    golds = rng.integers(0, 2, 300)
+    scores = np.round(rng.random(300) * 0.6 + golds * 0.3, 2)
+    neg, pos, within = auc_groups(golds, scores, 10_000)
+    distinct = np.unique(scores)
+    assert len(neg) == len(distinct) and (within == 0.5).all()
+    drawn = np.random.default_rng(0).multinomial(300, np.r_[neg, pos] / 300, size=5)
+    values = grouped_auc(drawn[:, : len(neg)], drawn[:, len(neg):], within)
+    for row, value in zip(drawn, values):
+        rows_scores = np.r_[np.repeat(distinct, row[: len(neg)]), np.repeat(distinct, row[len(neg):])]
+        rows_golds = np.r_[np.zeros(row[: len(neg)].sum(), int), np.ones(row[len(neg):].sum(), int)]
+        assert value == pytest.approx(skm.roc_auc_score(rows_golds, rows_scores), abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "bins"), [(200, 250), (2000, 40)])
+def test_auc_intervals_cover_the_true_auc_exact_and_binned(n, bins):
+    # 500 seeded draws; negatives ~ N(0, 1), positives ~ N(1, 1): the true AUC is Phi(1 / sqrt(2)).
+    # (200 rows, 250 bins: the exact row bootstrap; 2,000 rows in 40 bins: binned.) The share of
+    # intervals holding the truth must lie in [0.92, 0.98]: 0.95 +/- 3 sd of a 500-draw share.
+    from scipy.stats import norm
+
+    truth = norm.cdf(1 / math.sqrt(2))
+    hits, draws = 0, 500
+    S = to_recarray(np.zeros((n, 0), dtype=int), [])
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        golds = rng.integers(0, 2, n)
+        scores = norm.cdf(rng.normal(golds.astype(float), 1.0))
+        probs = np.c_[1 - scores, scores]
+        row = slice_intervals(S, golds, golds, probs, ["roc_auc"], Uncertainty(resamples=500, seed=seed, auc_bins=bins))
+        hits += row.loc["overall", "roc_auc_low"] <= truth <= row.loc["overall", "roc_auc_high"]
+    assert 0.92 <= hits / draws <= 0.98
+
+
+@pytest.mark.parametrize(("n", "bins"), [(150, 250), (20_000, 100)])
+def test_auc_interval_agrees_with_the_slow_row_bootstrap(n, bins):
+    # The same interval, up to Monte Carlo error: 4,000 resamples each, the endpoints within
+    # 0.15 of the row bootstrap's standard deviation (a 2.5% quantile of 4,000 draws varies
+    # by about 0.04 sd; binning 20,000 rows into 100 bins must add no more than that margin).
+    rng = np.random.default_rng(11)
+    golds = rng.integers(0, 2, n)
+    scores = rng.normal(golds * 0.8, 1.0)
+    structure = rank_structure(golds, scores)
+    rows = np.concatenate([weighted_auc(bootstrap_counts(rng, n, 500), structure) for _ in range(8)])
+    cells = auc_resamples(np.random.default_rng(12), golds, scores, 4000, bins)
+    sd = rows.std()
+    for ours, theirs in zip(percentile_interval(cells, 0.95), percentile_interval(rows, 0.95)):
+        assert abs(ours - theirs) <= 0.15 * sd
+    assert cells.std() == pytest.approx(sd, rel=0.08)
+
+
+def test_a_perfect_slice_gets_an_honest_f1_interval_not_one_point():
+    # keyword_please in the tutorial: 23 rows, all right. Every resample of its rows is perfect,
+    # so the plain bootstrap says [1, 1]; Dirichlet(counts + 1/2) keeps room for an error.
+    golds = np.array([1] * 13 + [0] * 10)
+    S = to_recarray(np.zeros((23, 0), dtype=int), [])
+    row = slice_intervals(S, golds, golds, None, ["f1", "precision", "recall", "matthews_corrcoef"],
+                          Uncertainty(proportions="bootstrap")).loc["overall"]
+    for metric in ("f1", "precision", "recall", "matthews_corrcoef"):
+        assert 0.5 < row[f"{metric}_low"] < 0.99 and row[f"{metric}_high"] == 1.0, metric
+    all_positive = slice_intervals(S, np.ones(23, int), np.ones(23, int), None, ["f1"], Uncertainty()).loc["overall"]
+    assert all_positive["f1_low"] < 0.99 and all_positive["f1_high"] == 1.0
+
+
+def test_about_95_percent_of_f1_intervals_contain_the_truth_on_a_near_perfect_slice():
+    # 100 rows at F1 = 0.98 (one row in 50 wrong): 13% of draws are perfect, where a percentile
+    # bootstrap gives [1, 1] and misses. Same tolerance as above: [0.92, 0.98] over 500 draws.
+    cells = np.array([0.49, 0.01, 0.01, 0.49])  # TN, FP, FN, TP
+    truth = 0.98
+    hits, draws = 0, 500
+    S = to_recarray(np.zeros((100, 0), dtype=int), [])
+    for seed in range(draws):
+        golds, preds = _binary_draw(np.random.default_rng(seed), 100, cells)
+        row = slice_intervals(S, golds, preds, None, ["f1"], Uncertainty(seed=seed)).loc["overall"]
+        hits += row["f1_low"] <= truth <= row["f1_high"]
+    assert 0.92 <= hits / draws <= 0.98
+
+
+def test_an_undefined_metric_has_no_interval():
+    golds = np.array([0, 0, 1, 1, 0])
+    preds = np.zeros(5, int)  # no predicted positive: precision undefined
+    S = to_recarray(np.zeros((5, 0), dtype=int), [])
+    row = slice_intervals(S, golds, preds, None, ["precision", "f1"], Uncertainty(proportions="bootstrap")).loc["overall"]
+    assert np.isnan(row["precision_low"]) and np.isnan(row["precision_high"])
+    assert row["f1_low"] == 0.0 <= row["f1_high"]
+
+
+def test_support_counts_class_one_the_given_class_or_the_rarest_present():
+    counts = np.array([[30, 4, 0], [0, 0, 0], [9, 12, 2]])
+    assert support_counts(counts[:, :2])[0].tolist() == [4, 0, 12]  # binary: class 1
+    assert support_counts(counts, positive_label=2)[0].tolist() == [0, 0, 2]
+    n_positive, label = support_counts(counts)  # several classes: the rarest present
+    assert n_positive.tolist() == [4, 0, 2] and label[[0, 2]].tolist() == [1, 2]
+
+
+def test_multiclass_min_support_judges_the_rarest_class_of_each_slice():
+    golds = np.r_[np.zeros(40, int), np.ones(3, int), np.full(30, 2)]
+    S = to_recarray(np.c_[golds != 1, golds == 0].astype(int), ["no_class_1", "only_class_0"])
+    table = slice_intervals(S, golds, golds, None, ["accuracy"], Uncertainty(resamples=10))
+    assert table["insufficient"].to_dict() == {"overall": True, "no_class_1": False, "only_class_0": False}
+    assert table.loc["overall", "insufficient_reason"] == (
+        "3 rows of class 1 (the slice's rarest) < min_support.positives 5"
+    )
+    given = slice_intervals(S, golds, golds, None, ["accuracy"], Uncertainty(resamples=10, positive_label=2))
+    assert given["insufficient"].to_dict() == {"overall": False, "no_class_1": False, "only_class_0": True}
+    assert given.loc["only_class_0", "insufficient_reason"] == "0 rows of class 2 < min_support.positives 5"
+
+
+def test_scores_table_counts_n_positive_of_the_positive_label():
+    from slicekit.slicing.scorer import slice_scores_table
+
+    golds = np.r_[np.zeros(40, int), np.ones(3, int), np.full(30, 2)]
+    S = to_recarray((golds != 1)[:, None].astype(int), ["no_class_1"])
+    probs = np.eye(3)[golds]
+    default = slice_scores_table(S, golds, golds, probs, ["accuracy"], uncertainty={"resamples": 10})
+    assert default["n_positive"].tolist() == [3, 0]
+    assert default["insufficient"].tolist() == [True, False]
+    given = slice_scores_table(S, golds, golds, probs, ["accuracy"], uncertainty={"resamples": 10, "positive_label": 2})
+    assert given["n_positive"].tolist() == [30, 30]

@@ -97,8 +97,9 @@ class Uncertainty(Block):
     proportion_interval: Literal[PROPORTION_METHODS] = "wilson"  # type: ignore[valid-type]
     min_support: Optional[Support] = None
     fdr: OpenUnit = 0.05
-    positive_label: NonNegativeInt = 1
+    positive_label: Optional[NonNegativeInt] = None  # null: class 1 if binary, else each slice's rarest class
     block_size: PositiveInt = 4_000_000
+    auc_bins: Annotated[int, Field(ge=2)] = 250  # roc_auc resampling exact up to this many distinct scores
 
 
 class SliceScoring(Block):

@@ -89,7 +89,7 @@ def compare_models(
 
     rows = []
     for slice_name, mask in slice_masks(S, len(golds)).items():
-        insufficient, _ = support(golds[mask], config, abstain_label)
+        insufficient, _ = support(golds[mask], config, abstain_label, n_classes)
         for model_a, model_b in combinations(models, 2):
             rows += _compare_pair(slice_name, mask, golds, models, model_a, model_b, metrics, config,
                                   n_classes, abstain_label, insufficient)

@@ -106,12 +106,15 @@ def slice_scores_table(
 ) -> pd.DataFrame:
     """One row per slice, ``overall`` first: ``slice, n, n_positive`` then one column per metric;
     with ``uncertainty``, then ``<metric>_low, <metric>_high`` per metric, ``insufficient`` and
-    ``insufficient_reason``."""
+    ``insufficient_reason``. ``n_positive`` counts the rows of ``uncertainty.positive_label``
+    (class 1 unless set; with more than two classes and none set, ``insufficient`` judges the
+    slice's rarest class instead, and its reason names it)."""
     golds = as_labels(golds, "golds")
     config = Uncertainty.from_params(uncertainty)
     scores = Scorer(metrics=list(metrics)).score_slices(S, golds, preds, probs, uncertainty=config)
+    positive = 1 if config is None or config.positive_label is None else config.positive_label
     rows = [
-        {"slice": name, "n": int(mask.sum()), "n_positive": int((golds[mask] == 1).sum()), **scores[name]}
+        {"slice": name, "n": int(mask.sum()), "n_positive": int((golds[mask] == positive).sum()), **scores[name]}
         for name, mask in slice_masks(S, len(golds)).items()
     ]
     extra = [] if config is None else interval_columns(list(metrics))

@@ -1,21 +1,32 @@
 """Intervals on per-slice metrics: how far a slice's score could move with other rows.
 
 A slice of 23 rows with F1 = 1.0 says little; its interval says how little. Each
-metric gets a ``level`` interval from the bootstrap within the slice (the slice's
-rows resampled with replacement), vectorized:
+metric gets a ``level`` interval, vectorized over resamples:
 
-* metrics of the confusion matrix (accuracy, precision, recall, f1, fbeta, f1_micro,
-  f1_macro, matthews_corrcoef, coverage) depend only on the slice's counts per
-  (gold, prediction) cell, and resampling the rows draws those counts from a
-  multinomial: one ``Generator.multinomial`` call per slice gives every resample;
-* rank metrics (roc_auc) need the rows: bootstrap counts per row (a weight matrix,
-  in blocks of at most ``block_size`` cells) reweight the slice's sorted scores.
+* metrics of the confusion matrix (f1, fbeta, f1_micro, f1_macro, matthews_corrcoef, and the
+  proportions under ``proportions="bootstrap"``) depend only on the slice's counts per
+  (gold, prediction) cell. Their interval is a Bayesian bootstrap with Jeffreys' prior:
+  cell probabilities drawn from Dirichlet(counts + 1/2) (one ``standard_gamma`` call per
+  slice), the metric of each draw, the central ``level`` share, widened to hold the
+  observed value (as Brown, Cai and DasGupta's Jeffreys interval sets 1 at x = n). The
+  plain bootstrap of a perfect slice is [1, 1] (every resample of 23 right rows is
+  right); this one is not, and keeps about its level of coverage.
+* roc_auc depends only on how many positives and negatives share each score, and a row
+  bootstrap draws those counts from a multinomial over the (score, label) cells. With at
+  most ``auc_bins`` distinct scores in a slice this is exactly the row bootstrap; with
+  more, the scores are grouped into ``auc_bins`` rank (equal-count) bins for the
+  resampling only: pairs in different bins count as ordered by bin, pairs within a bin
+  with the slice's own within-bin share. Only within-bin pairs can differ, so each
+  resampled AUC is within sum_g pos_g * neg_g / (P * N) of the row bootstrap's for the same
+  bin counts: about n^2 / (4 * auc_bins * P * N) for equal-count bins (1/auc_bins with
+  balanced classes), and in practice far closer; the point estimate stays the rows'.
 
 Proportions (accuracy, precision, recall, coverage) use Wilson's interval by default
-(``proportions="exact"``: Clopper-Pearson; ``"bootstrap"``: the bootstrap), which
-keeps a sane width on tiny slices where every resample of 3 correct rows is correct.
-A slice with fewer than ``min_rows`` rows or ``min_positives`` rows of the positive
-class is flagged ``insufficient``; comparisons never call it better or worse.
+(``proportions="exact"``: Clopper-Pearson; ``"bootstrap"``: the Bayesian bootstrap above).
+A slice with fewer than ``min_rows`` rows or ``min_positives`` "positive" rows is flagged
+``insufficient``; comparisons never call it better or worse. The positive rows are those
+of ``positive_label``; left unset, class 1 of a binary problem and, with more than two
+classes, the slice's rarest class present (:func:`support_counts`).
 
 Each slice draws from its own stream, seeded by ``(seed, slice name)``, so the same
 seed gives the same intervals and adding a slice moves no other slice's interval.
@@ -46,9 +57,10 @@ class Uncertainty:
     proportions: str = "wilson"
     min_rows: int = 20
     min_positives: int = 5
-    positive_label: int = 1
+    positive_label: int | None = None
     fdr: float = 0.05
     block_size: int = 4_000_000
+    auc_bins: int = 250
 
     def __post_init__(self) -> None:
         if not (isinstance(self.resamples, int) and self.resamples >= 1):
@@ -63,6 +75,10 @@ class Uncertainty:
             )
         if self.min_rows < 0 or self.min_positives < 0:
             raise ValueError("uncertainty.min_support rows and positives must be >= 0.")
+        if self.positive_label is not None and not (isinstance(self.positive_label, int) and self.positive_label >= 0):
+            raise ValueError(f"uncertainty.positive_label must be a class index >= 0 or null; got {self.positive_label!r}.")
+        if not (isinstance(self.auc_bins, int) and self.auc_bins >= 2):
+            raise ValueError(f"uncertainty.auc_bins must be an integer >= 2; got {self.auc_bins!r}.")
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any] | "Uncertainty" | None) -> "Uncertainty | None":
@@ -233,7 +249,7 @@ PROPORTIONS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = 
 assert set(CONFUSION_METRICS) | set(ROW_METRICS) == set(METRICS)
 
 
-# -- weighted AUC ----------------------------------------------------------------------
+# -- weighted AUC (rows: the paired comparisons) ------------------------------------------
 
 
 def rank_structure(golds: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -278,6 +294,60 @@ def row_blocks(n: int, resamples: int, block_size: int) -> list[int]:
     return [min(per_block, resamples - start) for start in range(0, resamples, per_block)]
 
 
+# -- AUC from counts per score group --------------------------------------------------------
+
+
+def auc_groups(golds: np.ndarray, scores: np.ndarray, bins: int,
+               presorted: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(negatives, positives, within)`` per score group, groups in score order.
+
+    A group is one distinct score while a slice has at most ``bins`` of them, else one of
+    ``bins`` equal-count rank bins (a tie is never split). ``within`` is the share of a
+    group's (positive, negative) pairs that the positive wins (ties half), from the rows:
+    :func:`grouped_auc` of the counts themselves is then the rows' exact AUC. ``presorted``:
+    the rows are already in score order."""
+    order = slice(None) if presorted else np.argsort(scores, kind="stable")
+    sorted_scores, positive = scores[order], golds[order] == 1
+    tie_start = np.r_[True, sorted_scores[1:] != sorted_scores[:-1]]
+    tie = np.cumsum(tie_start) - 1
+    n_ties = int(tie[-1]) + 1
+    neg_t = np.bincount(tie[~positive], minlength=n_ties)
+    pos_t = np.bincount(tie[positive], minlength=n_ties)
+    if n_ties <= bins:
+        return neg_t, pos_t, np.full(n_ties, 0.5)
+    rank_bin = np.flatnonzero(tie_start) * bins // len(scores)  # equal-count bins by the tie's first rank
+    group = np.cumsum(np.r_[True, rank_bin[1:] != rank_bin[:-1]]) - 1
+    n_groups = int(group[-1]) + 1
+    neg_g = np.bincount(group, neg_t, n_groups).astype(np.int64)
+    pos_g = np.bincount(group, pos_t, n_groups).astype(np.int64)
+    below_t = np.cumsum(neg_t) - neg_t  # negatives scoring below each tie
+    below_g = np.cumsum(neg_g) - neg_g  # ... and below each group
+    won = np.bincount(group, pos_t * (below_t - below_g[group] + 0.5 * neg_t), n_groups)
+    within = _divide(won, pos_g * neg_g)
+    return neg_g, pos_g, np.where(np.isnan(within), 0.5, within)
+
+
+def grouped_auc(negatives: np.ndarray, positives: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """AUC of each row of count matrices (resamples x groups in score order): a positive wins
+    over every negative of a lower group and ``within`` of those of its own group."""
+    negatives, positives = np.asarray(negatives, float), np.asarray(positives, float)
+    below = np.cumsum(negatives, axis=-1) - negatives
+    credit = (positives * (below + within * negatives)).sum(-1)
+    return _divide(credit, positives.sum(-1) * negatives.sum(-1))
+
+
+def auc_resamples(rng: np.random.Generator, golds: np.ndarray, scores: np.ndarray, resamples: int,
+                  bins: int, presorted: bool = False) -> np.ndarray:
+    """``resamples`` bootstrap AUCs of one slice: one multinomial draw of its (group, label) counts."""
+    neg, pos, within = auc_groups(golds, scores, bins, presorted)
+    counts = np.r_[neg, pos]
+    cells = np.flatnonzero(counts)
+    n = int(counts.sum())
+    drawn = np.zeros((resamples, len(counts)), dtype=np.int64)
+    drawn[:, cells] = rng.multinomial(n, counts[cells] / n, size=resamples)
+    return grouped_auc(drawn[:, : len(neg)], drawn[:, len(neg) :], within)
+
+
 # -- seeds, support, percentiles ---------------------------------------------------------
 
 
@@ -287,21 +357,44 @@ def stream(seed: int, *keys: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
 
 
-def support(golds: np.ndarray, config: Uncertainty, abstain_label: int | None = ABSTAIN) -> tuple[bool, str]:
+def support_counts(class_counts: np.ndarray, positive_label: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(n_positive, class)`` per slice from its rows per class (slices x K): the rows of
+    ``positive_label``; left unset, of class 1 when K <= 2, else of the slice's rarest class
+    present (several classes: no class is "positive", and the rarest is the noisiest)."""
+    class_counts = np.atleast_2d(np.asarray(class_counts, dtype=np.int64))
+    n_slices, k = class_counts.shape
+    if positive_label is not None or k <= 2:
+        label = 1 if positive_label is None else positive_label
+        counts = class_counts[:, label] if label < k else np.zeros(n_slices, dtype=np.int64)
+        return counts, np.full(n_slices, label)
+    present = np.where(class_counts > 0, class_counts, np.iinfo(np.int64).max)
+    rarest = present.argmin(axis=1)
+    return np.where(class_counts.any(axis=1), class_counts[np.arange(n_slices), rarest], 0), rarest
+
+
+def support(golds: np.ndarray, config: Uncertainty, abstain_label: int | None = ABSTAIN,
+            n_classes: int = 2) -> tuple[bool, str]:
     """``(insufficient, reason)`` of a slice's gold labels against ``min_support``."""
     valid = golds if abstain_label is None else golds[golds != abstain_label]
-    return support_of_counts(len(valid), int((valid == config.positive_label).sum()), config)
+    per_class = np.bincount(valid, minlength=n_classes)[None, :]
+    (n_positive,), (label,) = support_counts(per_class, config.positive_label)
+    return support_of_counts(len(valid), int(n_positive), config, _positive_words(int(label), n_classes, config))
 
 
-def support_of_counts(n: int, n_positive: int, config: Uncertainty) -> tuple[bool, str]:
-    """``(insufficient, reason)`` of a slice with ``n`` labelled rows, ``n_positive`` of the positive class."""
+def _positive_words(label: int, n_classes: int, config: Uncertainty) -> str:
+    rarest = config.positive_label is None and n_classes > 2
+    return f"rows of class {label}" + (" (the slice's rarest)" if rarest else "")
+
+
+def support_of_counts(n: int, n_positive: int, config: Uncertainty, positives: str | None = None) -> tuple[bool, str]:
+    """``(insufficient, reason)`` of a slice with ``n`` labelled rows, ``n_positive`` of them
+    positive (``positives`` says which: "rows of class 1" unless given)."""
     reasons = []
     if n < config.min_rows:
         reasons.append(f"{n} rows < min_support.rows {config.min_rows}")
     if n_positive < config.min_positives:
-        reasons.append(
-            f"{n_positive} rows of class {config.positive_label} < min_support.positives {config.min_positives}"
-        )
+        positives = positives or f"rows of class {1 if config.positive_label is None else config.positive_label}"
+        reasons.append(f"{n_positive} {positives} < min_support.positives {config.min_positives}")
     return bool(reasons), "; ".join(reasons)
 
 
@@ -405,67 +498,66 @@ def slice_intervals(
     for metric in confusion_metrics:
         if metric in bootstrapped:
             low, high = percentile_intervals(CONFUSION_METRICS[metric](draws), config.level)
+            observed = CONFUSION_METRICS[metric](tables)  # undefined on the slice: no interval
+            low, high = np.minimum(low, observed), np.maximum(high, observed)
         else:
             low, high = proportion_intervals(*PROPORTIONS[metric](tables), config.level, config.proportions)
         table[f"{metric}_low"], table[f"{metric}_high"] = low, high
     if "roc_auc" in metrics:
-        for name, mask in slice_masks(S, len(golds)).items():
-            table.loc[name, ["roc_auc_low", "roc_auc_high"]] = _auc_interval(
-                name, golds[mask], None if probs is None else probs[mask], config, abstain_label
-            )
-    positives = tables[:, config.positive_label, :].sum(-1) if config.positive_label < n_classes else 0 * tables[:, 0, 0]
-    flags = [support_of_counts(int(n), int(k), config) for n, k in zip(_valid(tables).sum((-2, -1)), positives)]
+        table["roc_auc_low"], table["roc_auc_high"] = _auc_intervals(S, golds, probs, config, abstain_label)
+    positives, labels = support_counts(_valid(tables).sum(-1), config.positive_label)
+    flags = [support_of_counts(int(n), int(k), config, _positive_words(int(label), n_classes, config))
+             for n, k, label in zip(_valid(tables).sum((-2, -1)), positives, labels)]
     table["insufficient"] = [flag for flag, _ in flags]
     table["insufficient_reason"] = [reason for _, reason in flags]
     return table
 
 
+#: Jeffreys' prior: half a row in each (gold class, predicted class) cell.
+PRIOR = 0.5
+
+
 def _confusion_draws(names: list[str], tables: np.ndarray, config: Uncertainty) -> np.ndarray:
-    """Bootstrap confusion tables, slices x resamples x table: one multinomial draw per slice."""
-    draws = np.zeros((len(names), config.resamples, *tables.shape[1:]), dtype=np.int64)
+    """Posterior draws of each slice's table, slices x resamples x table: Dirichlet(counts + 1/2)
+    (normalized Gamma draws, left unnormalized: every metric is a ratio), one call per slice.
+
+    The prior goes to the (gold class, predicted class) cells of both classes of a binary
+    problem and of the classes present in the slice otherwise (a class absent from a
+    slice stays absent, as in its macro F1); abstentions keep their counts."""
+    draws = np.zeros((len(names), config.resamples, *tables.shape[1:]))
     for i, (name, C) in enumerate(zip(names, tables)):
-        n = int(C.sum())
-        if n:
-            counts = stream(config.seed, "confusion", name).multinomial(n, C.ravel() / n, size=config.resamples)
-            draws[i] = counts.reshape(config.resamples, *C.shape)
+        if not C.sum():
+            continue
+        V = _valid(C)
+        k = V.shape[0]
+        present = np.ones(k, bool) if k <= 2 else (V.sum(1) > 0) | (V[:, 1:].sum(0) > 0)
+        alpha = C.astype(float)
+        alpha[:k, 1:][np.ix_(present, present)] += PRIOR
+        gamma = stream(config.seed, "confusion", name).standard_gamma(alpha.ravel(), size=(config.resamples, alpha.size))
+        draws[i] = gamma.reshape(config.resamples, *C.shape)
     return draws
 
 
-def _auc_interval(name, golds, probs, config, abstain_label) -> tuple[float, float]:
+def _auc_intervals(S, golds, probs, config, abstain_label) -> tuple[np.ndarray, np.ndarray]:
+    """roc_auc intervals of ``overall`` and each slice: the rows sorted by score once, each
+    slice read off in that order (NaN for a slice without both classes)."""
     if probs is None:
         raise ValueError("Metric 'roc_auc' needs probs.")
     if probs.ndim != 2 or probs.shape[1] != 2:
         raise ValueError("Metric roc_auc is only defined for binary problems (probs of shape (n, 2)).")
-    keep = np.ones(len(golds), bool) if abstain_label is None else golds != abstain_label
-    golds, scores = golds[keep], probs[keep, 1]
-    if len(np.unique(golds)) < 2:
-        return float("nan"), float("nan")
-    layout = auc_layout(golds, scores)
-    rng = stream(config.seed, "rows", name)
-    values = [layout_auc(bootstrap_counts(rng, len(golds), b), *layout)
-              for b in row_blocks(len(golds), config.resamples, config.block_size)]
-    return percentile_interval(np.concatenate(values), config.level)
-
-
-def auc_layout(golds: np.ndarray, scores: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """``(n_negative, below, at_most)`` for :func:`layout_auc`: bootstrap counts are exchangeable,
-    so an interval lays them out as the negatives in score order, then the positives; a positive
-    needs only how many negatives score below it (``below``) and at most as high (``at_most``)."""
-    negatives = np.sort(scores[golds != 1])
-    positives = scores[golds == 1]
-    below = np.searchsorted(negatives, positives, side="left")
-    at_most = np.searchsorted(negatives, positives, side="right")
-    return len(negatives), below, at_most
-
-
-def layout_auc(weights: np.ndarray, n_negative: int, below: np.ndarray, at_most: np.ndarray) -> np.ndarray:
-    """AUC of each row of ``weights`` (b x n counts: negatives in score order, then positives),
-    ties counting half as in scikit-learn. One cumulative sum over the negatives' columns."""
-    b = weights.shape[0]
-    negative_cum = np.zeros((b, n_negative + 1), dtype=np.int64)
-    np.cumsum(weights[:, :n_negative], axis=1, out=negative_cum[:, 1:])
-    positive = weights[:, n_negative:]
-    credit = np.einsum("ij,ij->i", positive, np.take(negative_cum, below, axis=1)).astype(float)
-    if not np.array_equal(below, at_most):
-        credit = 0.5 * (credit + np.einsum("ij,ij->i", positive, np.take(negative_cum, at_most, axis=1)))
-    return _divide(credit, positive.sum(1) * negative_cum[:, -1].astype(float))
+    order = np.argsort(probs[:, 1], kind="stable")
+    if abstain_label is not None:
+        order = order[golds[order] != abstain_label]
+    positive, scores = golds[order] == 1, probs[order, 1]
+    intervals = []
+    for name, mask in slice_masks(S, len(golds)).items():
+        inside = mask[order]
+        slice_positive = positive[inside]
+        if slice_positive.all() or not slice_positive.any():
+            intervals.append((np.nan, np.nan))
+            continue
+        values = auc_resamples(stream(config.seed, "auc", name), slice_positive.astype(np.int8), scores[inside],
+                               config.resamples, config.auc_bins, presorted=True)
+        intervals.append(percentile_interval(values, config.level))
+    low, high = np.array(intervals, dtype=float).reshape(-1, 2).T
+    return low, high
