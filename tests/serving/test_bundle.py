@@ -84,3 +84,31 @@ def test_no_file_in_a_bundle_is_a_pickle(bundles):
     import torch
 
     torch.load(bundles["slice_aware"] / MODEL_DIR / "state_dict.pt", weights_only=True)
+
+
+@pytest.mark.parametrize("key", ["baseline", "slice_aware"])
+def test_predict_in_chunks_gives_the_unchunked_output(key, bundles, fitted):
+    test = fitted[3]
+    raw = pd.concat([test.drop(columns=["label"])] * 40, ignore_index=True)  # 10,000 rows
+    raw.index = raw.index * 3 + 7  # any index: the output is numbered from 0
+    bundle = ModelBundle.load(bundles[key])
+    whole = bundle.predict(raw, chunk_rows=len(raw))
+    assert whole.index.equals(pd.RangeIndex(len(raw)))
+    pd.testing.assert_frame_equal(bundle.predict(raw), whole)  # the default, 65,536 rows
+    pd.testing.assert_frame_equal(bundle.predict(raw, chunk_rows=4096), whole)  # batch-aligned: the same numbers
+    odd = bundle.predict(raw, chunk_rows=999)  # not aligned: the same classes and slices, probabilities to rounding
+    pd.testing.assert_frame_equal(odd, whole, check_exact=False, rtol=0, atol=1e-6)
+    assert odd["pred"].tolist() == whole["pred"].tolist()
+
+
+def test_chunk_rows_must_be_a_positive_count(bundles, fitted):
+    bundle = ModelBundle.load(bundles["baseline"])
+    for bad in (0, -5, 2.5, True, "100"):
+        with pytest.raises(BundleError, match=r"chunk_rows must be a positive whole number of rows; got"):
+            bundle.predict(fitted[3].head(3), chunk_rows=bad)
+
+
+def test_an_empty_batch_gives_an_empty_table_with_every_column(bundles, fitted):
+    out = ModelBundle.load(bundles["slice_aware"]).predict(fitted[3].head(0).drop(columns=["label"]))
+    assert len(out) == 0
+    assert list(out.columns) == ["pred", "prob_ham", "prob_spam", *[f"slice_{n}" for n in fitted[5].dtype.names]]

@@ -44,3 +44,24 @@ def test_signature_requires_the_featurizer_columns_only(fitted):
     signature = signature_for(columns, required_columns(state), pd.DataFrame({"pred": ["ham"]}))
     required = {spec.name: spec.required for spec in signature.inputs.inputs}
     assert required == {"author": False, "date": False, "text": True, "video": False}
+
+
+def test_pyfunc_predict_works_in_chunks_of_the_given_rows(bundles, fitted, monkeypatch):
+    from types import SimpleNamespace
+
+    from slicekit.serving.bundle import CHUNK_ROWS
+    from slicekit.serving.pyfunc_model import BUNDLE_ARTIFACT, SlicekitBundleModel
+
+    raw = fitted[3].drop(columns=["label"])
+    wrapper = SlicekitBundleModel()
+    wrapper.load_context(SimpleNamespace(artifacts={BUNDLE_ARTIFACT: str(bundles["slice_aware"])}))
+    seen = []
+    predict_chunk = wrapper.bundle._predict_chunk
+    monkeypatch.setattr(wrapper.bundle, "_predict_chunk", lambda rows: seen.append(len(rows)) or predict_chunk(rows))
+    expected = ModelBundle.load(bundles["slice_aware"]).predict(raw)
+    pd.testing.assert_frame_equal(wrapper.predict(None, raw), expected)
+    assert seen == [len(raw)] and len(raw) < CHUNK_ROWS
+    seen.clear()
+    pd.testing.assert_frame_equal(wrapper.predict(None, raw, params={"chunk_rows": 100}), expected,
+                                  check_exact=False, rtol=0, atol=1e-6)
+    assert seen == [100, 100, 50]

@@ -10,7 +10,8 @@ A bundle holds everything a model needs between a raw table and its answer::
 
 :meth:`ModelBundle.predict` gives, per row, ``pred`` (the class name), ``prob_<class name>``
 and one 0/1 column ``slice_<name>`` per slicing function: the same numbers the pipeline's
-nodes compute from the same rows, since it calls the same functions.
+nodes compute from the same rows, since it calls the same functions. It works through the
+rows in chunks of :data:`CHUNK_ROWS`, so the features of a large batch never sit in memory whole.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ MODEL_DIR = "model"
 FORMAT_VERSION = 1
 KINDS = ("torch", "sklearn")
 SLICE_PREFIX = "slice_"
+#: Rows featurized, predicted and sliced at once by :meth:`ModelBundle.predict`: bounds the memory
+#: of a large batch. A multiple of the torch models' prediction batch (4,096 rows), so each batch
+#: holds the rows it would hold in one call, and the inference pipeline's chunk (the same numbers).
+CHUNK_ROWS = 65_536
 
 
 class BundleError(ValueError):
@@ -192,9 +197,21 @@ class ModelBundle:
 
         return PandasSFApplier(self._sfs()).apply(self._rows(frame), progress_bar=False)
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Per row: ``pred`` (class name), ``prob_<class name>``, ``slice_<name>`` (0/1)."""
+    def predict(self, frame: pd.DataFrame, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
+        """Per row: ``pred`` (class name), ``prob_<class name>``, ``slice_<name>`` (0/1).
+
+        ``chunk_rows`` rows at a time (features, probabilities and slice matrix of one chunk in
+        memory); the output is the same whatever the chunk size that is a multiple of 4,096.
+        """
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+            raise BundleError(f"{self.name}: chunk_rows must be a positive whole number of rows; got {chunk_rows!r}.")
         rows = self._rows(frame)
+        chunks = [self._predict_chunk(rows.iloc[start:start + chunk_rows])
+                  for start in range(0, max(len(rows), 1), chunk_rows)]
+        return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+    def _predict_chunk(self, rows: pd.DataFrame) -> pd.DataFrame:
+        rows = rows.reset_index(drop=True)
         preds, probs = self.predict_proba(rows)
         if probs.shape[1] != len(self.class_names):
             raise BundleError(

@@ -5,6 +5,8 @@ MLflow runs this file when it loads the model; ``set_model`` hands it the wrappe
 (:class:`slicekit.serving.bundle.ModelBundle`: JSON, a ``weights_only`` state dict or a skops
 archive). Serve it with ``mlflow models serve -m "models:/<name>@champion" --env-manager local``.
 The signature is logged explicitly (raw input columns), so ``predict`` carries no type hints.
+``predict`` works in chunks of ``chunk_rows`` rows (default :data:`~slicekit.serving.bundle.CHUNK_ROWS`;
+a ``params`` entry overrides it where the signature declares it), so its memory stays bounded.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class SlicekitBundleModel(PythonModel):
         return self._bundle
 
     def predict(self, context, model_input, params=None):
-        return self._bundle.predict(model_input)
+        from slicekit.serving.bundle import CHUNK_ROWS
+
+        return self._bundle.predict(model_input, chunk_rows=(params or {}).get("chunk_rows") or CHUNK_ROWS)
 
 
 mlflow.models.set_model(SlicekitBundleModel())

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,12 +34,16 @@ from slicekit.slicing.slice_data import (
     SliceDataset,
     make_slice_dataloader,
     pass_batch,
+    slice_matrix_array,
 )
 from slicekit.slicing.seeding import seeded
 from slicekit.slicing.trainer import Trainer
 
 #: Name of the implicit slice that holds every row.
 BASE_SLICE = "base"
+#: torch threads of sparse prediction: what is left after the sparse first layer is small, and on a
+#: shared machine a second thread waiting on a busy core made it several times slower.
+INFERENCE_THREADS = 1
 
 ScoreData = DataLoader | Sequence[DataLoader] | tuple[Any, Any, Any]
 
@@ -313,10 +318,45 @@ class SliceClassifierBase(nn.Module):
         return torch.cat(golds).numpy(), torch.cat(probs).numpy(), S
 
     def predict_proba(self, X: Any, batch_size: int = 4096) -> np.ndarray:
-        """Class probabilities from the final head, shape ``(n, n_classes)``, columns as ``classes_``."""
+        """Class probabilities from the final head, shape ``(n, n_classes)``, columns as ``classes_``.
+
+        Sparse ``X`` (the featurizers' CSR matrix) stays sparse when the backbone takes it
+        (:func:`~slicekit.slicing.backbones.accepts_sparse`: the spec-built MLPs): the first
+        layer is a sparse x dense product, the rest of the forward as in training, in batches
+        of ``batch_size`` rows. It agrees with the densified forward to float32 rounding, and a
+        row's probabilities do not depend on the other rows of its batch. Every prediction and
+        scoring entry point (``predict``, ``slice_scores``, ``slice_scores_table``, the serving
+        bundle, the pipelines' nodes) comes through here, so they all give the same numbers.
+        """
         self._check_fitted()
+        if sp.issparse(X) and backbones.accepts_sparse(self.base_architecture):
+            return self._predict_proba_sparse(X, batch_size)
         loader = DataLoader(SliceDataset(X), batch_size=batch_size, collate_fn=pass_batch)
         return self._collect([loader])[1]
+
+    @torch.no_grad()
+    def _predict_proba_sparse(self, X: Any, batch_size: int) -> np.ndarray:
+        X = sp.csr_matrix(X, dtype=np.float32)  # as SliceDataset holds it
+        was_training, threads = self.training, torch.get_num_threads()
+        self.eval()
+        torch.set_num_threads(INFERENCE_THREADS)
+        try:
+            logits = self.inference_logits()
+            probs = [F.softmax(logits(X[start:start + batch_size]), dim=1).cpu().numpy()
+                     for start in range(0, X.shape[0], batch_size)]
+        finally:
+            torch.set_num_threads(threads)
+            self.train(was_training)
+        return np.concatenate(probs) if probs else np.zeros((0, self.n_classes), dtype=np.float32)
+
+    def inference_logits(self) -> Callable[[Any], torch.Tensor]:
+        """The final head's logits as a function of a batch, for prediction only (no gradients).
+
+        By default :meth:`logits`; a subclass may fold layers together for speed, provided the
+        result equals :meth:`logits` to float32 rounding. Call it in eval mode: it may capture
+        weights as they are at the call.
+        """
+        return self.logits
 
     def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
         """The most probable class of each row, as a value of ``classes_``."""
@@ -324,11 +364,16 @@ class SliceClassifierBase(nn.Module):
 
     def _pooled(self, data: ScoreData) -> tuple[np.recarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(S, golds, preds, probs)`` over a slice dataloader, a list of them, or ``(X, S, y)``."""
-        if isinstance(data, tuple):
-            loaders = [self._loader(*data, batch_size=4096, split="test")]
+        if isinstance(data, tuple):  # arrays: scored by predict_proba, as the pipelines score
+            X, S, y = data
+            rows = SliceDataset(X, self._encode(y), split="test")
+            if not rows.has_labels:
+                raise ValueError(f"{rows.name}/{rows.split} has no gold labels to train or score on.")
+            S = slice_matrix_array(S, self.slice_names, len(rows))
+            golds, probs = rows.y.numpy(), self.predict_proba(X)
         else:
             loaders = [data] if isinstance(data, DataLoader) else list(data)
-        golds, probs, S = self._collect(loaders)
+            golds, probs, S = self._collect(loaders)
         if S is None:
             raise ValueError("Scoring slices needs slice memberships: use make_slice_dataloader or (X, S, y).")
         S = to_recarray(S.astype(np.int64), self.slice_names)
@@ -534,6 +579,45 @@ class SliceAwareClassifier(SliceClassifierBase):
 
     def logits(self, X: torch.Tensor) -> torch.Tensor:
         return self(X).logits
+
+    @torch.no_grad()
+    def inference_logits(self) -> Callable[[Any], torch.Tensor]:
+        """:meth:`forward`'s final logits with the experts folded into the heads that read them.
+
+        Every head after the experts is linear in an expert's output, so each expert and the
+        slice head (or the final head) compose into one ``head_dim x n_classes`` map; the
+        experts' ``[batch, slices, head_dim]`` representations, most of the forward's work at
+        inference, are never built (the attention weights sum to one, so mixing each expert's
+        final-head logits is the final head of the mixture). The folded maps and the heads run
+        in float64 (the backbone as in training), so the result equals :meth:`logits` to float32
+        rounding. Used by sparse prediction (:meth:`predict_proba`).
+        """
+        k, c = len(self.all_slice_names), self.n_classes
+        weight, bias = self.expert_weight.double(), self.expert_bias.double()
+        slice_w, slice_b = self.slice_head.weight.double(), self.slice_head.bias.double()
+        final_w, final_b = self.final_head.weight.double(), self.final_head.bias.double()
+        folded_w = torch.cat([
+            torch.einsum("kde,ce->dkc", weight, slice_w).reshape(self.head_dim, k * c),  # slice head
+            torch.einsum("kde,ce->dkc", weight, final_w).reshape(self.head_dim, k * c),  # final head
+            self.indicator_head.weight.double().T,
+        ], dim=1)
+        folded_b = torch.cat([
+            (bias @ slice_w.T + slice_b).reshape(k * c),
+            (bias @ final_w.T).reshape(k * c),
+            self.indicator_head.bias.double(),
+        ])
+        temperature = self.temperature
+
+        def logits(X: Any) -> torch.Tensor:
+            z = torch.addmm(folded_b, self.base_architecture(X).double(), folded_w)
+            slice_logits = z[:, :k * c].view(-1, k, c)
+            expert_logits = z[:, k * c:2 * k * c].view(-1, k, c)  # each expert through the final head
+            indicator_logits = z[:, 2 * k * c:]
+            confidence = F.softmax(slice_logits, dim=-1).amax(dim=-1)
+            attention = F.softmax(torch.sigmoid(indicator_logits) * confidence / temperature, dim=1)
+            return (torch.einsum("bk,bkc->bc", attention, expert_logits) + final_b).float()
+
+        return logits
 
     def loss_terms(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Cross-entropy of the final head, the indicators and each slice's predictions on its members.
