@@ -284,7 +284,7 @@ def test_values_the_schema_refuses_are_refused_by_the_code_that_reads_them(param
         ("slice_aware.model.hidden_dims", [], lambda v: mlp(4, v)),
         ("slice_aware.trainer.lr", -0.1, lambda v: torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=v)),
         ("slice_scoring.uncertainty.level", 1.0, lambda v: Uncertainty.from_params({"level": v})),
-        ("monitoring.estimation.metrics", ["accuracy", "f1_macro"], lambda v: Estimation.from_params({"metrics": v})),
+        ("monitoring.estimation.metrics", ["accuracy", "roc_auc"], lambda v: Estimation.from_params({"metrics": v})),
     ]
     for path, value, consumer in cases:
         edited = {**params}

@@ -117,3 +117,54 @@ def test_the_report_is_written(penguins_run):
     html = (penguins_run / "08_reporting/slice_report.html").read_text(encoding="utf-8")
     assert "Palmer penguins" in html and "island_torgersen" in html
     assert (penguins_run / "08_reporting/slice_f1.png").stat().st_size > 0
+
+
+STAND_IN = """
+inference_champion:  # the slice-aware model the slicing run wrote, standing in for the registry's champion
+  type: slicekit.datasets.slice_model_dataset.SliceModelDataset
+  path: data/06_models/slice_aware_model
+"""
+
+
+def test_inference_without_labels_estimates_multiclass_metrics_per_slice(penguins_run, tmp_path):
+    """Three classes: the label-free estimates (one-vs-rest calibration on valid, expected confusion
+    matrix) of monitoring.estimation.metrics, every slice, marked estimated; then the labels arrive."""
+    project = shutil.copytree(penguins_run.parent, tmp_path / "project", symlinks=True)
+    with open(project / "conf" / "penguins" / "catalog.yml", "a", encoding="utf-8") as catalog:
+        catalog.write(STAND_IN)
+    test = splits(project / "data")["test"]
+    raw = list(palmerpenguins.load_penguins().columns)
+    test[[c for c in raw if c != "species"]].to_csv(project / "data/01_raw/unlabelled.csv", index=False)
+    test[raw].to_csv(project / "data/01_raw/labelled.csv", index=False)
+
+    def run(inference):
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.chdir(project)
+        try:
+            configure_project("slicekit")
+            with KedroSession.create(project_path=project, env="penguins",
+                                     runtime_params={"inference": inference}) as session:
+                session.run(pipeline_names=["inference"])
+        finally:
+            monkeypatch.undo()
+
+    run({"batch_path": "data/01_raw/unlabelled.csv"})
+    reporting = project / "data/08_reporting"
+    estimates = pd.read_csv(reporting / "batch_slice_estimates.csv")
+    S = pd.read_parquet(project / "data/04_feature/slice_matrix_test.parquet")
+    assert estimates["slice"].unique().tolist() == ["overall", *S.columns]
+    assert set(estimates["metric"]) == {"accuracy", "f1_micro", "f1_macro"} and estimates["estimated"].all()
+    defined = estimates.dropna(subset=["estimate"])
+    assert set(defined["slice"]) == {"overall", *[s for s in S.columns if S[s].sum() > 0]}
+    # an expected value of nearly-certain outcomes may sit a hair below a [1, 1] quantile interval
+    assert (defined["low"] <= defined["high"]).all()
+    assert defined[["estimate", "low", "high"]].stack().between(0, 1).all()
+    assert ((defined["estimate"] >= defined["low"] - 0.01) & (defined["estimate"] <= defined["high"] + 1e-12)).all()
+    assert pd.read_csv(reporting / "batch_realised_vs_estimated.csv")["realised"].isna().all()
+
+    run({"batch_path": "data/01_raw/unlabelled.csv", "labels_path": "data/01_raw/labelled.csv"})
+    table = pd.read_csv(reporting / "batch_realised_vs_estimated.csv").set_index(["slice", "metric"])
+    scores = pd.read_csv(reporting / "batch_slice_scores.csv").set_index("slice")
+    assert table.loc[("overall", "accuracy"), "realised"] == pytest.approx(scores.loc["overall", "accuracy"])
+    assert abs(table.loc[("overall", "accuracy"), "estimate"] - scores.loc["overall", "accuracy"]) < 0.1
+    assert table["estimated"].all()

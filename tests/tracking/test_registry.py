@@ -159,3 +159,35 @@ def test_a_pipeline_without_slice_checks_is_left_alone(trained, store):
     other = Pipeline([Node(lambda: None, inputs=None, outputs="baseline_model", name="train")])
     _run(ModelRegistryHook(), _catalog(trained, _checks("fail")), store, pipeline=other)  # no GateFailed
     assert MlflowClient(store).search_registered_models() == []
+
+
+BATCH_PIPELINE = Pipeline([Node(lambda: None, inputs=None, outputs="batch_slice_checks", name="check_batch")])
+
+
+def _batch_catalog(checks, policy="fail") -> DataCatalog:
+    values = {"params:monitoring": {"policy": policy}, "batch_slice_checks": checks,
+              "batch_run_info": {"batch_path": "data/01_raw/b.csv", "champion_name": NAME, "champion_version": "3"}}
+    return DataCatalog(datasets={k: MemoryDataset(v, copy_mode="assign") for k, v in values.items()})
+
+
+def test_an_inference_run_is_tagged_and_gated_on_its_batch_registering_nothing(store):
+    with pytest.raises(GateFailed) as failed:
+        _run(ModelRegistryHook(), _batch_catalog(_checks("fail")), store, pipeline=BATCH_PIPELINE)
+    assert str(failed.value).startswith(f"batch data/01_raw/b.csv scored by {NAME} version 3: slice gate FAILED")
+    client = MlflowClient(store)
+    assert client.search_registered_models() == []
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    tags = run.data.tags
+    assert (tags["gate.status"], tags["gate.policy"]) == ("failed", "fail")
+    assert "overall f1 (floor)" in tags["gate.summary"]
+
+    run_id = _run(ModelRegistryHook(), _batch_catalog(_checks("fail"), policy="warn"), store, pipeline=BATCH_PIPELINE)
+    assert client.get_run(run_id).data.tags["gate.status"] == "failed"  # warned, not raised
+    run_id = _run(ModelRegistryHook(), _batch_catalog(_checks("pass")), store, pipeline=BATCH_PIPELINE)
+    assert client.get_run(run_id).data.tags["gate.status"] == "passed"
+    # no labels, no checks: nothing to enforce, said so
+    run_id = _run(ModelRegistryHook(), _batch_catalog(_checks("pass").iloc[:0]), store, pipeline=BATCH_PIPELINE)
+    tags = client.get_run(run_id).data.tags
+    assert tags["gate.status"] == "not_evaluated" and "no labels" in tags["gate.summary"]
+    with pytest.raises(GateFailed):  # untracked: still gated
+        _run(ModelRegistryHook(), _batch_catalog(_checks("fail")), store, tracked=False, pipeline=BATCH_PIPELINE)

@@ -379,12 +379,12 @@ def gate_summary(checks: pd.DataFrame) -> str:
     return text + "."
 
 
-def enforce_gate(checks: pd.DataFrame, policy: str = "fail") -> str:
+def enforce_gate(checks: pd.DataFrame, policy: str = "fail", context: str = "") -> str:
     """Raise :class:`GateFailed` if a check fails under ``policy: fail``; log a warning under ``warn``.
-    Returns the summary."""
+    Returns the summary, after ``context`` (what was judged, e.g. ``"batch data/x.csv: "``)."""
     if policy not in POLICIES:
         raise ValueError(f"monitoring.policy must be one of {POLICIES}; got {policy!r}.")
-    summary = gate_summary(checks)
+    summary = context + gate_summary(checks)
     if gate_passed(checks):
         logger.info(summary)
     elif policy == "fail":

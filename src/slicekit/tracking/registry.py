@@ -18,8 +18,14 @@ logged them and ended the MLflow run; this hook is ``trylast``. It then
    :class:`~slicekit.monitoring.checks.GateFailed`, so ``kedro run`` exits non-zero after every
    result is written and logged (cron and Airflow see a failed task).
 
-A run whose pipeline has no ``slice_checks`` output (``--pipelines baseline``) is left alone;
-an untracked run (``enabled: false``) registers nothing but is still gated.
+An ``inference`` run (output ``batch_slice_checks``: the floors on a labelled batch) is gated the
+same way, with nothing to register: its MLflow run is tagged ``gate.status`` (``passed``,
+``failed``, or ``not_evaluated`` for a batch without labels), ``gate.policy`` and ``gate.summary``,
+and under ``fail`` a failing check raises :class:`~slicekit.monitoring.checks.GateFailed` naming
+the batch and the champion's version, after every output is committed and logged.
+
+A run whose pipeline has neither output (``--pipelines baseline``) is left alone; an untracked
+run (``enabled: false``) registers nothing but is still gated.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ if TYPE_CHECKING:  # settings.py imports this module: keep it light (pandas, MLf
 logger = logging.getLogger(__name__)
 
 CHECKS_DATASET = "slice_checks"
+BATCH_CHECKS_DATASET = "batch_slice_checks"
+BATCH_INFO_DATASET = "batch_run_info"
 EXAMPLE_DATASET = "comments_test"
 PYFUNC_FILE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
 MAX_TAG = 5000
@@ -133,7 +141,8 @@ def log_and_register(catalog: Any, run_id: str, tracking_uri: str, registry: Map
 
 
 class ModelRegistryHook:
-    """After a ``slicing`` run: register the models, promote the challenger if the gate passed, enforce it."""
+    """After a ``slicing`` run: register the models, promote the challenger if the gate passed, enforce it.
+    After an ``inference`` run: tag and enforce the batch's gate."""
 
     def __init__(self) -> None:
         self._run_id: str | None = None
@@ -150,9 +159,24 @@ class ModelRegistryHook:
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         run_id, uri = self._run_id, self._tracking_uri
         self._run_id = self._tracking_uri = None
-        if CHECKS_DATASET not in pipeline.all_outputs():
+        outputs = pipeline.all_outputs()
+        gates = []
+        if CHECKS_DATASET in outputs:
+            gates.append(self._challenger_gate(catalog, run_id, uri))
+        if BATCH_CHECKS_DATASET in outputs:
+            gate = batch_gate(catalog, run_id, uri, tag_prefix="batch_gate" if gates else "gate")
+            gates += [gate] if len(gate[0]) else []  # without labels: nothing to enforce
+        if not gates:
             return
-        from slicekit.monitoring.checks import enforce_gate, gate_passed, gate_summary
+        from slicekit.monitoring.checks import enforce_gate
+
+        policy = catalog.load("params:monitoring").get("policy", "fail")
+        for checks, context in gates:  # the challenger's gate first: its message is the one to read
+            enforce_gate(checks, policy, context)
+
+    def _challenger_gate(self, catalog: Any, run_id: str | None, uri: str | None) -> tuple[pd.DataFrame, str]:
+        """Tag the run with the challenger's gate, register the models, promote if it passed."""
+        from slicekit.monitoring.checks import gate_passed, gate_summary
 
         checks = catalog.load(CHECKS_DATASET)
         registry = catalog.load("params:registry")
@@ -171,4 +195,36 @@ class ModelRegistryHook:
                 versions = log_and_register(catalog, run_id, uri, registry, passed)
                 promoted = passed and registry["challenger"] in versions
                 client.set_tag(run_id, "registry.promoted", "true" if promoted else "false")
-        enforce_gate(checks, policy)
+        return checks, ""
+
+
+def batch_gate(catalog: Any, run_id: str | None, uri: str | None, tag_prefix: str = "gate") -> tuple[pd.DataFrame, str]:
+    """The ``inference`` run's gate: the floors on a labelled batch (``batch_slice_checks``), tagged on
+    the batch's run (``gate.status``: ``passed``, ``failed``, or ``not_evaluated`` without labels;
+    ``gate.policy``, ``gate.summary``). Returns the checks and the context of the exit message: the
+    batch and the champion that scored it (``batch_run_info``)."""
+    from slicekit.monitoring.checks import gate_passed, gate_summary
+
+    checks = catalog.load(BATCH_CHECKS_DATASET)
+    policy = catalog.load("params:monitoring").get("policy", "fail")
+    try:
+        info = catalog.load(BATCH_INFO_DATASET)
+    except Exception:  # noqa: BLE001 - the context is a courtesy; the verdict does not depend on it
+        info = {}
+    context = "batch " + (info.get("batch_path") or "(new_batch)")
+    if info.get("champion_version") not in (None, "", "unregistered"):
+        context += f" scored by {info.get('champion_name')} version {info['champion_version']}"
+    context += ": "
+    if len(checks) == 0:
+        status, summary = "not_evaluated", ("slice gate not evaluated: no checks on this batch (it has no labels: see "
+                                            "batch_slice_estimates; or monitoring.checks declares none).")
+        logger.info("%s%s", context, summary)
+    else:
+        status, summary = ("passed" if gate_passed(checks) else "failed"), gate_summary(checks)
+    if run_id is not None:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=uri)
+        for key, value in {"status": status, "policy": policy, "summary": (context + summary)[:MAX_TAG]}.items():
+            client.set_tag(run_id, f"{tag_prefix}.{key}", value)
+    return checks, context
