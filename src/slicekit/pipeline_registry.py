@@ -38,7 +38,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = pipelines["slicing"]
     # Not part of `slicing`: slice matrices for inputs too large for memory (engine from parameters).
     pipelines["slice_functions_large"] = slice_functions.create_large_pipeline()
-    # Not part of `slicing`: the torch models over experiment.seeds, with the inputs they need.
+    # Not part of `slicing`: the torch models over experiment.seeds and their page, with the inputs they need.
     pipelines["slicing_experiment"] = (
         pipelines["data_processing"] + pipelines["featurize"] + pipelines["slice_functions"]
         + slicing_experiment.create_pipeline()

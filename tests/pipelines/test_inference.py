@@ -272,6 +272,84 @@ def test_kedro_run_inference_reproduces_the_slicing_runs_test_table(slicing_run,
     drift = pd.read_csv(reporting / "slice_drift.csv")
     assert set(drift["slice"]) == set(expected["slice"])
 
+    # the third batch's trend reads the first two back from MLflow and adds itself as the newest point
+    trends = pd.read_csv(reporting / "batch_trends.csv")
+    assert sorted(trends["point"].unique()) == [1, 2, 3]
+    assert set(trends[trends["point"] == 3]["label"]) == {"this batch"}
+    rates = trends[trends["metric"] == "predicted_positive_rate"].pivot(index="slice", columns="point", values="value")
+    summary = pd.read_csv(reporting / "batch_slice_summary.csv").set_index("slice")
+    for point in (1, 2, 3):  # the same rows each time: the same rates, read back to the digit
+        pd.testing.assert_series_equal(rates[point].loc[summary.index], summary["predicted_positive_rate"],
+                                       check_names=False)
+    assert (reporting / "batch_trends.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+
+def _kedro_inference(project: Path, params: str, log_name: str):
+    """``kedro run --pipelines inference --params <params>`` as a real process; (exit status, output)."""
+    from project_copy import kedro_subprocess
+
+    process = kedro_subprocess(project, "run", "--pipelines", "inference", "--params", params, log_name=log_name)
+    try:
+        process.wait(timeout=900)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, (project / log_name).read_text(errors="replace")
+
+
+def test_a_failing_batch_gate_sets_the_exit_status_after_every_output_is_written(slicing_run, tmp_path):
+    """Under monitoring.policy: fail a labelled batch that fails a floor makes ``kedro run`` exit
+    non-zero, with the gate's reason, after the outputs are committed and the run is logged and
+    tagged; under ``warn`` the same batch exits 0 with the reason as a warning."""
+    import shutil
+
+    from mlflow.tracking import MlflowClient
+
+    project = shutil.copytree(slicing_run, tmp_path / "project", symlinks=True)
+    (project / "conf" / "local" / "catalog.yml").write_text(STAND_IN)
+    test = pd.read_parquet(project / "data/02_intermediate/comments_test.parquet")
+    test[["author", "date", "text", "label", "video"]].to_csv(project / "data/01_raw/labelled.csv", index=False)
+    reporting = project / "data/08_reporting"
+    for name in ("batch_slice_checks.csv", "batch_slice_scores.csv", "batch_run_info.json"):
+        (reporting / name).unlink(missing_ok=True)
+    strict = "inference.batch_path=data/01_raw/labelled.csv,monitoring.checks.overall.f1='>= 0.9999'"
+
+    status, output = _kedro_inference(project, strict, "fail.log")
+    assert status != 0, output[-4000:]
+    assert "GateFailed: batch data/01_raw/labelled.csv: slice gate FAILED" in output, output[-4000:]
+    assert "Failing: overall f1 (floor):" in output and ">= 0.9999 is false" in output
+    # every output was committed before the exit: the failing check is in the written table
+    checks = pd.read_csv(reporting / "batch_slice_checks.csv")
+    failing = checks[checks["status"] == "fail"]
+    assert list(zip(failing["slice"], failing["metric"])) == [("overall", "f1")]
+    assert failing["threshold"].tolist() == [0.9999]
+    scores = pd.read_csv(reporting / "batch_slice_scores.csv").set_index("slice")
+    assert failing["value"].item() == pytest.approx(scores.loc["overall", "f1"])
+    for name in ("batch_predictions.parquet",):
+        assert (project / "data/07_model_output" / name).stat().st_size > 0
+    for name in ("batch_slice_summary.csv", "batch_slice_estimates.csv", "slice_drift.csv", "batch_run_info.json"):
+        assert (reporting / name).stat().st_size > 0
+    # and the batch's MLflow run was logged, ended FINISHED, and tagged with the verdict
+    client = MlflowClient(f"sqlite:///{(project / 'mlflow.db').as_posix()}")
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                "tags.`kedro.pipeline` = 'inference'")
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["gate.status"] == "failed" and run.data.tags["gate.policy"] == "fail"
+    assert "overall f1 (floor)" in run.data.tags["gate.summary"]
+    assert "batch_slice_scores.csv" in {a.path.rsplit("/", 1)[-1] for a in _artifacts(client, run.info.run_id)}
+
+    status, output = _kedro_inference(project, strict + ",monitoring.policy=warn", "warn.log")
+    assert status == 0, output[-4000:]
+    assert "WARNING" in output and "slice gate FAILED" in output and "GateFailed" not in output
+
+
+def _artifacts(client, run_id: str, path: str | None = None) -> list:
+    found = []
+    for item in client.list_artifacts(run_id, path):
+        found.extend(_artifacts(client, run_id, item.path) if item.is_dir else [item])
+    return found
+
 
 def test_a_dask_batch_and_the_dask_engine_give_the_pandas_results(spam_split, fitted, params, tmp_path):
     import dask.dataframe as dd
@@ -317,3 +395,20 @@ def test_a_registry_champion_scores_through_its_own_bundle(spam_split, params, t
     info = nodes.run_info(champion, report, {"batch_path": "b.csv"})
     assert (info["champion_name"], info["champion_version"]) == ("slicekit-slice-aware", "7")
     assert info["champion_uri"] == "models:/slicekit-slice-aware/7"
+    # a registry champion whose bundle holds other slicing functions than those configured is refused
+    fewer = {**sfs, "names": list(sfs["names"])[:2]}
+    with pytest.raises(ValueError) as refused:
+        nodes.predict_batch(champion, {"kind": "unused"}, batch, nodes.slice_batch(batch, fewer))
+    assert str(list(sfs["names"])) in str(refused.value) and str(fewer["names"]) in str(refused.value)
+
+
+def test_a_later_labels_file_with_unknown_labels_gets_the_message_of_training_data(spam_split, params, tmp_path):
+    test = spam_split[2]
+    batch, _ = nodes.validate_batch(_raw(test, tmp_path, labelled=False), params["data_processing"])
+    labels = _raw(test, tmp_path, labelled=True)
+    labels.loc[[4, 9], "label"] = 7
+    with pytest.raises(DataValidationError) as training:
+        validate_frame(labels, parse_config(params["data_processing"]))
+    with pytest.raises(DataValidationError) as scoring:
+        nodes.batch_labels(batch, labels, params["data_processing"])
+    assert str(scoring.value) == str(training.value) and "row 4: 7, row 9: 7" in str(scoring.value)

@@ -21,7 +21,7 @@ from project_copy import PROJECT_ROOT, make_project_copy
 from slicekit.pipeline_registry import STEPS, register_pipelines
 from slicekit.pipelines.reporting.pipeline import REPORTED_MODELS
 from slicekit.pipelines.splits import slice_scores_dataset
-from slicekit.reporting import IMAGE_FILES
+from slicekit.reporting import IMAGE_FILES, TRENDS_IMAGE_FILES
 from slicekit.slicing import slice_scores_table
 from slicekit.slicing.apply import to_recarray
 from slicekit.slicing.comparison import compare_models
@@ -37,8 +37,8 @@ DISPLAY = {"baseline": "LR baseline", "oversampled": "Oversampled LR", "slice_aw
 SCORE_TABLES = {model: slice_scores_dataset(model, "test") for model in REPORTED_MODELS}
 
 REPORT = "data/08_reporting"
-REPORT_FILES = ["slice_report.html", "slice_report.md", *IMAGE_FILES.values()]
-TABLE_FILES = ["slice_scores_by_model.csv", "slice_coverage.csv", "slice_overlap_train.csv"]
+REPORT_FILES = ["slice_report.html", "slice_report.md", *IMAGE_FILES.values(), *TRENDS_IMAGE_FILES.values()]
+TABLE_FILES = ["slice_scores_by_model.csv", "slice_coverage.csv", "slice_overlap_train.csv", "slice_trends.csv"]
 
 
 @contextmanager
@@ -122,7 +122,7 @@ def test_every_report_file_and_table_is_written(reported):
 
 
 def _f1_rows(html: str) -> dict[str, list[str]]:
-    section = html.split('id="per-slice"')[1].split('id="comparisons"')[0]
+    section = html.split('id="per-slice"')[1].split("<h2")[0]  # up to the next section
     rows = {}
     for row in re.findall(r"<tr>(.*?)</tr>", section, flags=re.S):
         cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
@@ -155,7 +155,8 @@ def test_html_embeds_exactly_the_png_files(reported):
     html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
     assert re.findall(r'\b(?:src|href)="(?!data:image/png;base64,|#)([^"]*)"', html) == []
     embedded = [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', html)]
-    files = [(project / REPORT / IMAGE_FILES[key]).read_bytes() for key in ("slice_metric", "slice_coverage", "slice_overlap")]
+    images = {**IMAGE_FILES, **TRENDS_IMAGE_FILES}
+    files = [(project / REPORT / images[key]).read_bytes() for key in ("slice_metric", "slice_trends", "slice_coverage", "slice_overlap")]
     assert embedded == files
 
 
@@ -165,7 +166,7 @@ def test_markdown_links_resolve_to_the_pngs_beside_it(reported):
     markdown_path = project / REPORT / "slice_report.md"
     markdown = markdown_path.read_text(encoding="utf-8")
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
-    assert sorted(links) == sorted(IMAGE_FILES.values())
+    assert sorted(links) == sorted([*IMAGE_FILES.values(), *TRENDS_IMAGE_FILES.values()])
     for link in links:
         assert (markdown_path.parent / link).is_file(), link
     assert "| model | Accuracy | Precision | Recall | F1 | ROC AUC |" in markdown
@@ -201,7 +202,8 @@ def test_reporting_is_the_last_step_of_slicing_and_reads_only_what_slicing_write
     assert {n.name for n in pipelines["slicing"].nodes} >= reporting_nodes
     produced = pipelines["slicing"].all_outputs()
     needed = {name for name in pipelines["reporting"].inputs() if not name.startswith("params:")}
-    assert needed - produced == set(), "the report reads datasets no step of slicing writes"
+    # run_history is read from the MLflow store (read-only), not from a step
+    assert needed - produced == {"run_history"}, "the report reads datasets no step of slicing writes"
     assert set(SCORE_TABLES.values()) <= needed
 
 
@@ -232,3 +234,51 @@ def test_a_parameter_naming_another_model_stops_the_report_naming_both_lists(see
     with session(project, {"reporting": {"models": {**DISPLAY, "extra_model": "Extra"}}}) as kedro_session:
         with pytest.raises(ValueError, match="REPORTED_MODELS.*extra_model"):
             kedro_session.run(pipeline_names=["reporting"])
+
+
+@pytest.mark.integration  # runs the whole slicing pipeline a second time
+def test_a_second_slicing_run_reports_the_first_as_its_trend(slicing_run, tmp_path, spam_data_dir):
+    """The second run reads the first back from MLflow: same data and seeds, so both points agree,
+    and the predicted-positive rate is the slice-aware model's share of predicted spam."""
+    from project_copy import run_pipeline
+    from slicekit.reporting.trends import CURRENT_LABEL, POSITIVE_RATE
+
+    first = (slicing_run / REPORT / "slice_report.html").read_text(encoding="utf-8")
+    assert "Trends over the last 1 run<" in first and "no earlier finished run" in first
+    project = shutil.copytree(slicing_run, tmp_path / "project", symlinks=True)
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("SPAM_DATA_DIR", str(spam_data_dir))
+    monkeypatch.chdir(project)
+    try:
+        run_pipeline(project)
+    finally:
+        monkeypatch.undo()
+
+    html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
+    assert 'id="trends"' in html and "Trends over the last 2 runs<" in html
+    trends = pd.read_csv(project / REPORT / "slice_trends.csv", keep_default_na=False, na_values=[""])
+    labels = trends.drop_duplicates("point").set_index("point")["label"]
+    assert list(labels.index) == [1, 2] and labels[2] == CURRENT_LABEL and labels[1].startswith("1: ")
+    past = trends[trends["point"] == 1].set_index(["metric", "slice"])["value"]
+    now = trends[trends["point"] == 2].set_index(["metric", "slice"])["value"]
+    pd.testing.assert_series_equal(past, now, check_names=False)  # read back exactly as logged
+
+    scores = pd.read_csv(project / REPORT / "slice_aware_slice_scores_test.csv").set_index("slice")
+    assert now["f1"].to_dict() == pytest.approx(scores["f1"].to_dict(), nan_ok=True)
+    predictions = pd.read_parquet(project / "data/07_model_output/slice_aware_predictions_test.parquet")
+    assert now[POSITIVE_RATE]["overall"] == pytest.approx(float((predictions["pred"] == 1).mean()), abs=1e-12)
+    assert (project / REPORT / "slice_trends.png").stat().st_size > 0
+
+
+def test_the_run_history_window_defaults_to_the_parameters_one():
+    """catalog_reporting.yml's run_history reads --params reporting.trends.last_runs, with the same
+    default as parameters_reporting.yml and the schema."""
+    import yaml
+
+    from slicekit.parameters.production import Trends
+
+    catalog = yaml.safe_load((PROJECT_ROOT / "conf/base/catalog_reporting.yml").read_text())
+    parameters = yaml.safe_load((PROJECT_ROOT / "conf/base/parameters_reporting.yml").read_text())
+    window = re.fullmatch(r"\$\{runtime_params:reporting\.trends\.last_runs,(\d+)\}", catalog["run_history"]["last_runs"])
+    assert window, catalog["run_history"]["last_runs"]
+    assert int(window.group(1)) == parameters["reporting"]["trends"]["last_runs"] == Trends().last_runs

@@ -197,8 +197,9 @@ def test_insufficient_slices_are_greyed_with_their_reason(full):
 def test_seed_spread_and_discovery_tables(full):
     tables = html_tables(full.html)
     seeds, discovery = tables[2], tables[6]
-    assert seeds[0] == ["slice", "metric", "model", "mean", "std", "min", "max", "seeds"]
-    assert seeds[4] == ["short", "F1", "Slice-aware", "0.720", "0.040", "0.667", "0.750", "3"]
+    # Each spread beside the model's value and its interval (scores_with_intervals: value ± 0.1).
+    assert seeds[0] == ["slice", "metric", "model", "test [interval]", "seed mean", "sd", "min", "max", "seeds"]
+    assert seeds[4] == ["short", "F1", "Slice-aware", "0.750 [0.650, 0.850]", "0.720", "0.040", "0.667", "0.750", "3"]
     assert [row[:2] for row in discovery[1:]] == [["1", "len < 5 & has 'http'"], ["2", "len < 5"]]  # by rank
     # The slicing function's source, escaped in HTML, verbatim in a fenced block in Markdown.
     assert f"<pre><code>{markupsafe.escape(DISCOVERED_SOURCE.rstrip())}</code></pre>" in full.html

@@ -25,12 +25,21 @@ from slicekit.parameters.types import (
 MODELS = ("baseline", "slice_aware", "oversampled")
 
 
+class Trends(Block):
+    """``reporting.trends``: each slice's metric and predicted-positive rate over the last runs."""
+
+    last_runs: PositiveInt = 20
+    model: Literal[MODELS] = "slice_aware"  # type: ignore[valid-type]
+    positive_rate_threshold: Optional[NonNegativeFloat] = 0.1
+
+
 class Reporting(Block):
     """``reporting``: the slice report's title, plotted metric and models (display names)."""
 
     title: str
     metric: Metric = "f1"
     models: Annotated[dict[Name, Name], Field(min_length=1)]  # keys: REPORTED_MODELS (a rule checks them)
+    trends: Optional[Trends] = None
 
 
 class Support(Block):
@@ -64,7 +73,7 @@ class MaxDrop(Block):
 class Estimation(Block):
     method: Literal[METHODS] = "isotonic"  # type: ignore[valid-type]
     min_support: NonNegativeInt = 50
-    metrics: Annotated[list[Literal[ESTIMABLE]], Field(min_length=1)] = list(ESTIMABLE)  # type: ignore[valid-type]
+    metrics: Optional[Annotated[list[Literal[ESTIMABLE]], Field(min_length=1)]] = None  # type: ignore[valid-type]  # None: by class count
     draws: PositiveInt = 1000
     level: OpenUnit = 0.95
     seed: Seed = 0

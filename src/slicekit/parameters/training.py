@@ -124,3 +124,4 @@ class Experiment(Block):
     ]
     splits: Annotated[list[Literal["test", "valid"]], Field(min_length=1), AfterValidator(_distinct)] = ["test"]
     spread_split: Literal["test", "valid"] = "test"
+    title: str = "Spread over seeds"  # of the experiment's page, experiment_report.html

@@ -18,12 +18,23 @@ Importable without Kedro or MLflow::
 from slicekit.reporting.plots import (
     PNG_SAVE_ARGS,
     figure_to_png,
+    plot_seed_spread,
     plot_slice_coverage,
     plot_slice_metric,
     plot_slice_overlap,
 )
-from slicekit.reporting.content import VERDICTS, Content, report_content
-from slicekit.reporting.render import IMAGE_FILES, SliceReport, build_slice_report, render_html, render_markdown
+from slicekit.reporting.content import VERDICTS, Content, report_content, seed_report_content
+from slicekit.reporting.render import (
+    IMAGE_FILES,
+    SEED_REPORT_IMAGE_FILES,
+    TRENDS_IMAGE_FILES,
+    SliceReport,
+    build_seed_report,
+    build_slice_report,
+    render_html,
+    render_markdown,
+)
+from slicekit.reporting.trends import plot_trends, slice_trends, table_rows, trend_summary
 from slicekit.reporting.tables import (
     ANY_SLICE,
     INSUFFICIENT,
@@ -42,19 +53,28 @@ __all__ = [
     "INSUFFICIENT",
     "INSUFFICIENT_REASON",
     "PNG_SAVE_ARGS",
+    "SEED_REPORT_IMAGE_FILES",
+    "TRENDS_IMAGE_FILES",
     "SliceReport",
+    "build_seed_report",
     "build_slice_report",
     "combine_slice_scores",
     "figure_to_png",
     "interval_columns",
     "overlap_matrix",
+    "plot_seed_spread",
     "plot_slice_coverage",
     "plot_slice_metric",
     "plot_slice_overlap",
     "render_html",
     "render_markdown",
     "report_content",
+    "seed_report_content",
     "slice_coverage",
     "slice_overlap",
+    "slice_trends",
+    "plot_trends",
+    "table_rows",
+    "trend_summary",
     "VERDICTS",
 ]

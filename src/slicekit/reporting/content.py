@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from slicekit.reporting.plots import MODEL_COLORS, metric_label
+from slicekit.reporting.trends import TREND_COLUMNS, trend_summary
 from slicekit.reporting.tables import (
     ANY_SLICE,
     INSUFFICIENT,
@@ -119,6 +120,9 @@ def report_content(
     seed_spread: pd.DataFrame | None = None,
     discovery: pd.DataFrame | None = None,
     class_names: Sequence[str] | None = None,
+    trends: pd.DataFrame | None = None,
+    trends_threshold: float | None = 0.1,
+    trends_model: str = "",
 ) -> Content:
     """The report's content from its tables; each optional table adds its section."""
     facts = _Facts(scores, metric, class_names)
@@ -132,10 +136,12 @@ def report_content(
     bold = _BoldRule(comparisons, facts.models)
 
     sections = [_per_slice_section(facts, bold, score_split)]
+    if trends is not None:
+        sections.append(_trends_section(_checked(trends, TREND_COLUMNS, "trends"), facts, trends_threshold, score_split, trends_model))
     if comparisons is not None:
         sections.append(_comparisons_section(comparisons, facts))
     if seed_spread is not None:
-        sections.append(_seed_spread_section(seed_spread, facts))
+        sections.append(_seed_spread_section(seed_spread, facts, score_split))
     sections.append(_all_metrics_section(facts, bold, score_split))
     sections.append(_coverage_section(coverage))
     sections.append(_overlap_section(overlap, overlap_split))
@@ -160,6 +166,64 @@ def report_content(
         Model(name, MODEL_COLORS[i % len(MODEL_COLORS)], sources.get(name, "")) for i, name in enumerate(facts.models)
     )
     return Content(title=title, intro=tuple(intro), models=models, sections=tuple(sections))
+
+
+def seed_report_content(
+    scores: pd.DataFrame,
+    seed_spread: pd.DataFrame,
+    *,
+    title: str = "Spread over seeds",
+    metric: str = "f1",
+    score_split: str = "test",
+    sources: Mapping[str, str] | None = None,
+    paragraphs: Sequence[str] = (),
+    class_names: Sequence[str] | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> Content:
+    """The multi-seed page: each model's per-slice value with its interval (``scores``, one trained
+    model per display name) beside the spread of that value over seeds (``seed_spread``, the same
+    models trained again with other seeds). ``paragraphs`` are added to the introduction (what the
+    seeds and the intervals were); ``colors`` (display name -> colour) keeps a model's colour of
+    another report."""
+    facts = _Facts(scores, metric, class_names)
+    seed_spread = _checked_seed_spread(seed_spread, facts)
+    has_overall = bool(facts.slices) and facts.slices[0] == OVERALL
+    n_slices = len(facts.slices) - (1 if has_overall else 0)
+    n_models, n_seeds = len(facts.models), int(seed_spread["n_seeds"].max()) if len(seed_spread) else 0
+    n_rows = f"{int(facts.sizes['n'].iloc[0])} rows, " if has_overall else ""
+    intro = [
+        f"{n_models} model{'s' if n_models != 1 else ''} on the {score_split} split "
+        f"({n_rows}{n_slices} slices{' plus overall' if has_overall else ''}), "
+        f"each trained again with {n_seeds} seeds.",
+        "Two kinds of uncertainty, side by side. "
+        + (
+            f"The interval after each {score_split} value says how far that trained model's score would move "
+            f"on other rows like these (resampling the {score_split} rows). "
+            if facts.has_intervals
+            else ""
+        )
+        + "The seed mean, standard deviation (sd), lowest and highest value say how far the score moves "
+        "when the same model is trained again with other initial weights and batch orders. A difference "
+        "between two models no larger than these is no reason to prefer one.",
+        *paragraphs,
+    ]
+    if facts.any_insufficient:
+        intro.append("Slices with too few rows (or too few of a class) to judge are greyed and marked insufficient, with the reason.")
+    if facts.class_names:
+        intro.append(
+            "Classes: " + ", ".join(f"{name} ({i})" for i, name in enumerate(facts.class_names))
+            + f"; “{facts.positives_header}” counts each slice's rows of class 1."
+        )
+    sections = (
+        _spread_beside_interval_section(seed_spread, facts, score_split),
+        _seed_spread_section(seed_spread, facts, score_split, title="Every metric over seeds", whiskers=False),
+    )
+    sources, colors = dict(sources or {}), dict(colors or {})
+    models = tuple(
+        Model(name, colors.get(name, MODEL_COLORS[i % len(MODEL_COLORS)]), sources.get(name, ""))
+        for i, name in enumerate(facts.models)
+    )
+    return Content(title=title, intro=tuple(intro), models=models, sections=sections)
 
 
 # --------------------------------------------------------------------------------------
@@ -486,7 +550,25 @@ def _comparisons_section(comparisons: pd.DataFrame, facts: _Facts) -> Section:
     )
 
 
-def _seed_spread_section(seed_spread: pd.DataFrame, facts: _Facts) -> Section:
+def _value_header(facts: _Facts, split: str, label: str = "") -> str:
+    """The header of a column of scored values, e.g. ``test F1 [interval]``."""
+    return " ".join(part for part in (split, label, "[interval]" if facts.has_intervals else "") if part)
+
+
+def _spread_cells(entry: object) -> list[Cell]:
+    """Seed mean, sd, min, max and seed count of one spread row; :data:`MISSING` without one."""
+    if entry is None:
+        return [Cell(MISSING, missing=True) for _ in range(5)]
+    return [
+        _value_cell(entry.mean), _value_cell(entry.std), _value_cell(entry.min), _value_cell(entry.max),
+        Cell(count(entry.n_seeds)),
+    ]
+
+
+def _seed_spread_section(
+    seed_spread: pd.DataFrame, facts: _Facts, split: str, *, title: str = "Spread over seeds", whiskers: bool = True
+) -> Section:
+    """Every metric's spread over seeds, beside the scored model's value on ``split`` and its interval."""
     metric_rank = {m: i for i, m in enumerate(_metric_order(facts))}
     slice_rank = {s: i for i, s in enumerate(facts.slices)}
     model_rank = {m: i for i, m in enumerate(facts.models)}
@@ -495,36 +577,72 @@ def _seed_spread_section(seed_spread: pd.DataFrame, facts: _Facts) -> Section:
         _slice=seed_spread["slice"].map(slice_rank),
         _model=seed_spread["model"].map(model_rank),
     ).sort_values(["_metric", "_slice", "_model"], kind="stable")
-    header = ["slice", "metric", "model", "mean", "std", "min", "max", "seeds"]
+    header = ["slice", "metric", "model", _value_header(facts, split), "seed mean", "sd", "min", "max", "seeds"]
     rows, previous = [], None
     for row in ordered.itertuples(index=False):
-        cells = (
-            _name(row.slice),
-            _name(metric_label(row.metric)),
-            _name(row.model),
-            Cell(number(row.mean)),
-            Cell(number(row.std)),
-            Cell(number(row.min)),
-            Cell(number(row.max)),
-            Cell(count(row.n_seeds)),
+        value = _value_cell(
+            facts.value(row.slice, row.model, row.metric), facts.interval_note(row.slice, row.model, row.metric)
         )
+        cells = (_name(row.slice), _name(metric_label(row.metric)), _name(row.model), value, *_spread_cells(row))
         group = (row.metric, row.slice)
         rows.append(Row(cells, group_start=previous is not None and group != previous, greyed=row.slice in facts.insufficient))
         previous = group
     return Section(
         anchor="seed-spread",
-        title="Spread over seeds",
+        title=title,
         paragraphs=(
-            "Each model trained with several seeds: the mean, standard deviation, lowest and highest value "
-            "of each metric per slice."
+            f"Each model trained with several seeds: the mean, standard deviation (sd), lowest and highest value "
+            f"of each metric per slice, beside the model's value on {split}"
+            + (" with its interval" if facts.has_intervals else "")
+            + ". The interval says how far the value would move on other rows; the spread, how far it moves "
+            "with other initial weights and batch orders."
             + (
                 f" The {metric_label(facts.metric)} figure draws the lowest to highest value as a thin "
                 "whisker beside each bar (seed range)."
-                if (seed_spread["metric"] == facts.metric).any()
+                if whiskers and (seed_spread["metric"] == facts.metric).any()
                 else ""
             ),
         ),
         tables=(Table(_header(header, left=(0, 1, 2)), tuple(rows)),),
+    )
+
+
+def _spread_beside_interval_section(seed_spread: pd.DataFrame, facts: _Facts, split: str) -> Section:
+    """The report's metric per slice and model: the value with its interval beside the seed spread."""
+    label = metric_label(facts.metric)
+    spread = seed_spread[seed_spread["metric"] == facts.metric].set_index(["slice", "model"])
+    header = ["slice", "n", facts.positives_header, "model", _value_header(facts, split, label),
+              "seed mean", "sd", "min", "max", "seeds"]
+    span, rows = len(facts.models), []
+    for slice_name in facts.slices:
+        shared = [_name(slice_name), *facts.size_cells(slice_name)]
+        for position, model in enumerate(facts.models):
+            first = position == 0
+            cells = [Cell(c.text, kind=c.kind, rowspan=span) if first else Cell("", kind=c.kind, covered=True) for c in shared]
+            cells.append(_name(model))
+            cells.append(_value_cell(
+                facts.value(slice_name, model, facts.metric), facts.interval_note(slice_name, model, facts.metric)
+            ))
+            key = (slice_name, model)
+            cells += _spread_cells(next(spread.loc[[key]].itertuples()) if key in spread.index else None)
+            rows.append(Row(tuple(cells), group_start=first, greyed=slice_name in facts.insufficient))
+    notes = tuple(
+        f"Greyed, insufficient: {name}" + (f" ({reason})" if reason else "") + "."
+        for name, reason in facts.insufficient.items()
+    )
+    return Section(
+        anchor="spread-vs-interval",
+        title=f"{label} per slice: interval and spread over seeds",
+        figure="seed_spread",
+        figure_alt=f"{label} per slice and model: the value with its interval beside the spread over seeds",
+        caption=(
+            f"{label} of each model on each slice of {split}. Circle: the value"
+            + (", black bar: its interval" if facts.has_intervals else "")
+            + ". Diamond: the mean over seeds, thick bar: ± one standard deviation, thin line: lowest to highest seed."
+            + (" Faded: too few rows to judge." if facts.any_insufficient else "")
+        ),
+        tables=(Table(_header(header, left=(0, 3)), tuple(rows)),),
+        notes=notes,
     )
 
 
@@ -599,6 +717,13 @@ def _checked_comparisons(comparisons: pd.DataFrame, facts: _Facts) -> pd.DataFra
 
 def _checked_seed_spread(seed_spread: pd.DataFrame, facts: _Facts) -> pd.DataFrame:
     seed_spread = _checked(seed_spread, SEED_SPREAD_COLUMNS, "seed_spread")
+    repeated = seed_spread.duplicated(["model", "slice", "metric"], keep=False)
+    if repeated.any():
+        first = seed_spread.loc[repeated, ["model", "slice", "metric"]].iloc[0].to_dict()
+        raise ValueError(
+            f"The seed_spread table has {int(repeated.sum())} rows that repeat a (model, slice, metric), "
+            f"e.g. {first} at row(s) {list(seed_spread.index[repeated][:5])}: one row per model, slice and metric."
+        )
     problems = []
     for column, known in (("model", facts.models), ("slice", facts.slices), ("metric", facts.metrics)):
         unknown = _unknown(seed_spread[column], known)
@@ -607,3 +732,58 @@ def _checked_seed_spread(seed_spread: pd.DataFrame, facts: _Facts) -> pd.DataFra
     if problems:
         raise ValueError("The seed_spread table does not match the report: " + "; ".join(problems) + ".")
     return seed_spread
+
+
+# --------------------------------------------------------------------------------------
+# Trends over the last runs (slicekit.reporting.trends)
+
+
+def _trends_section(trends: pd.DataFrame, facts: _Facts, threshold: float | None, split: str, model: str) -> Section:
+    """Each slice's metric and predicted-positive rate now, beside the median of the earlier runs."""
+    label = metric_label(facts.metric)
+    summary = trend_summary(trends, metric=facts.metric, threshold=threshold)
+    n_points = int(trends["point"].nunique()) if len(trends) else 0
+    header = [
+        "slice", f"{label} now", f"{label} before (median)", "positive rate now", "positive rate before (median)",
+        "change", "earlier runs", "flag",
+    ]
+    rows = []
+    for row in summary.itertuples(index=False):
+        rows.append(Row(
+            (
+                _name(row.slice),
+                _value_cell(row.latest),
+                _value_cell(row.previous_median),
+                _value_cell(row.rate),
+                _value_cell(row.rate_previous_median),
+                Cell(_signed(row.rate_change)),
+                Cell(count(row.n_previous)),
+                Cell("moved" if row.flagged else "", kind="name", tone=WORSE if row.flagged else ""),
+            ),
+            greyed=row.slice in facts.insufficient,
+        ))
+    who = f"{model}'s " if model else ""
+    paragraphs = [
+        f"{who}{label} and predicted-positive rate on each slice of {split} over the last {n_points} "
+        f"run{'s' if n_points != 1 else ''} of the MLflow experiment, oldest first; this run is the last point. "
+        "“Before” is the median of the earlier runs.",
+    ]
+    if n_points <= 1:
+        paragraphs.append("The experiment holds no earlier finished run with these values yet: only this run is shown.")
+    if threshold is None:
+        paragraphs.append("No slice is flagged (no threshold is set).")
+    else:
+        paragraphs.append(
+            f"A slice is flagged “moved” when its predicted-positive rate differs from that median by more than "
+            f"{threshold:g}; no labels are needed for that."
+        )
+    return Section(
+        anchor="trends",
+        title=f"Trends over the last {n_points} run{'s' if n_points != 1 else ''}",
+        paragraphs=tuple(paragraphs),
+        figure="slice_trends",
+        figure_alt=f"{label} and predicted-positive rate per slice over the last runs",
+        caption=f"Top: {label} per slice and run. Bottom: predicted-positive rate per slice and run. "
+                "One line per slice; overall in black.",
+        tables=(Table(_header(header, left=(0, 7)), tuple(rows)),),
+    )

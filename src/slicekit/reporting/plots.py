@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
 from slicekit.reporting.tables import ANY_SLICE, INSUFFICIENT, OVERALL, interval_columns, overlap_matrix
@@ -191,6 +193,101 @@ def plot_slice_metric(
     for axis in (ax, ax_n):
         if OVERALL in slices and len(slices) > 1:
             axis.axvline(slices.index(OVERALL) + 0.5, color="#BBBBBB", linewidth=1, linestyle="--", zorder=1)
+    return _frozen(figure)
+
+
+def plot_seed_spread(
+    scores: pd.DataFrame, seed_spread: pd.DataFrame, metric: str = "f1", split: str = "test",
+    *, colors: Mapping[str, str] | None = None,
+) -> Figure:
+    """Per slice and model, two marks side by side: the model's value of ``metric`` (circle) with
+    its interval (black bar, where ``scores`` has ``<metric>_low``/``<metric>_high``), and the
+    spread of that value over seeds (``seed_spread``: diamond at the mean, thick bar ± one
+    standard deviation, thin line from the lowest to the highest seed). Slices flagged
+    ``insufficient`` are faded; a value undefined on a slice is marked "n/a". ``colors`` maps a
+    model to its colour (default: :data:`MODEL_COLORS` in order)."""
+    if metric not in scores.columns:
+        raise ValueError(f"Metric {metric!r} is not in the scores table (columns: {list(scores.columns)}).")
+    models = list(dict.fromkeys(scores["model"]))
+    slices = list(dict.fromkeys(scores["slice"]))
+    sizes = scores[scores["model"] == models[0]].set_index("slice").loc[slices]
+    indexed = scores.set_index(["model", "slice"])
+    low_column, high_column = interval_columns(metric)
+    has_interval = low_column in scores.columns and high_column in scores.columns
+    insufficient = set(scores.loc[scores[INSUFFICIENT].astype(bool), "slice"]) if INSUFFICIENT in scores.columns else set()
+    spread = seed_spread[seed_spread["metric"] == metric].set_index(["model", "slice"])
+    palette = {m: dict(colors or {}).get(m, MODEL_COLORS[i % len(MODEL_COLORS)]) for i, m in enumerate(models)}
+
+    def column(table: pd.DataFrame, model: str, name: str) -> np.ndarray:
+        return np.array([table.loc[(model, s), name] if (model, s) in table.index else np.nan for s in slices], dtype=float)
+
+    figure = _new_figure(min(16.0, max(8.0, 1.2 + len(slices) * (0.5 * len(models) + 0.35))), 5.0)
+    ax = figure.subplots()
+    x = np.arange(len(slices), dtype=float)
+    slot = 0.8 / len(models)
+    faded = np.array([s in insufficient for s in slices], dtype=bool)
+    everything = []
+    for i, model in enumerate(models):
+        color = palette[model]
+        center = x + (i - (len(models) - 1) / 2) * slot
+        value_x, seed_x = center - slot * 0.2, center + slot * 0.2
+        value = column(indexed, model, metric)
+        low, high = (column(indexed, model, low_column), column(indexed, model, high_column)) if has_interval else (value, value)
+        mean, std = column(spread, model, "mean"), column(spread, model, "std")
+        smallest, largest = column(spread, model, "min"), column(spread, model, "max")
+        everything += [value, low, high, smallest, largest, mean - std, mean + std]
+        for part, alpha in ((~faded, 1.0), (faded, _FADED_ALPHA)):
+            interval = part & ~(np.isnan(low) | np.isnan(high))
+            if has_interval and interval.any():  # low to high: a bootstrap interval need not contain the value
+                bars = ax.errorbar(
+                    value_x[interval], (low[interval] + high[interval]) / 2, yerr=(high[interval] - low[interval]) / 2,
+                    fmt="none", ecolor=_TEXT, elinewidth=1.2, capsize=3, alpha=alpha, zorder=3,
+                )
+                bars.lines[2][0].set_gid(f"interval:{model}")
+            # Each mark carries a gid (kind:model): the tests read the figure back by it.
+            shown = part & ~np.isnan(value)
+            ax.scatter(value_x[shown], value[shown], s=42, marker="o", color=color, edgecolors=_TEXT,
+                       linewidths=0.8, alpha=alpha, zorder=4, gid=f"value:{model}")
+            ranged = part & ~(np.isnan(smallest) | np.isnan(largest))
+            ax.vlines(seed_x[ranged], smallest[ranged], largest[ranged], colors=color, linewidth=1.3, alpha=alpha,
+                      zorder=3, gid=f"seed-range:{model}")
+            spread_sd = part & ~(np.isnan(mean) | np.isnan(std))
+            ax.vlines(seed_x[spread_sd], (mean - std)[spread_sd], (mean + std)[spread_sd], colors=color,
+                      linewidth=6, alpha=0.45 * alpha, zorder=3, gid=f"seed-sd:{model}")
+            centred = part & ~np.isnan(mean)
+            ax.scatter(seed_x[centred], mean[centred], s=34, marker="D", color="white", edgecolors=color,
+                       linewidths=1.6, alpha=alpha, zorder=5, gid=f"seed-mean:{model}")
+        for xpos, undefined in zip(value_x, np.isnan(value)):
+            if undefined:
+                ax.text(xpos, 0.015, "n/a", ha="center", va="bottom", fontsize=8, color=_MUTED, rotation=90)
+    values = np.concatenate(everything)
+    values = values[~np.isnan(values)]
+    bottom = min(0.0, float(values.min())) if values.size else 0.0
+    top = max(1.0, float(values.max())) if values.size else 1.0
+    ax.set_ylim(bottom - 0.03, top + 0.05)
+    ax.set_ylabel(f"{metric_label(metric)} on {split}", color=_TEXT, fontsize=11)
+    ax.grid(axis="y", color="#E6E6E6", linewidth=0.8, zorder=0)
+    ax.set_xticks(
+        x, [f"{s}\nn={int(n)}" + ("\n(insufficient)" if s in insufficient else "") for s, n in zip(slices, sizes["n"])]
+    )
+    for label, fade in zip(ax.get_xticklabels(), faded):
+        if fade:
+            label.set_color(_MUTED)
+    if OVERALL in slices and len(slices) > 1:
+        ax.axvline(slices.index(OVERALL) + 0.5, color="#BBBBBB", linewidth=1, linestyle="--", zorder=1)
+    # Models beside the title, what each mark means below the axes (constrained layout makes room).
+    ax.set_title(f"{metric_label(metric)} per slice: interval and spread over seeds", loc="left", fontsize=13,
+                 color=_TEXT, pad=10)
+    ax.legend(handles=[Patch(color=palette[m], label=m) for m in models],
+              ncols=len(models), loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=10)
+    marks = [
+        Line2D([], [], color=_TEXT, marker="o", markerfacecolor="#BBBBBB", linewidth=1.2,
+               label=f"{split} value" + (" with its interval" if has_interval else "")),
+        Line2D([], [], color="#777777", marker="D", markerfacecolor="white", linewidth=4,
+               label="over seeds: mean, ± sd (thick), lowest to highest (thin)"),
+    ]
+    figure.legend(handles=marks, loc="outside lower left", ncols=2, frameon=False, fontsize=10, handlelength=2.2)
+    _style(ax)
     return _frozen(figure)
 
 

@@ -22,8 +22,9 @@ import pandas as pd
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from slicekit.reporting.content import Content, report_content
-from slicekit.reporting.plots import figure_to_png, plot_all
+from slicekit.reporting.content import Content, report_content, seed_report_content
+from slicekit.reporting.plots import figure_to_png, metric_label, plot_all, plot_seed_spread
+from slicekit.reporting.trends import plot_trends
 
 #: File names of the figures, relative to the Markdown report (conf/base/catalog_reporting.yml
 #: writes the PNGs under these names beside ``slice_report.md``).
@@ -32,6 +33,11 @@ IMAGE_FILES = {
     "slice_coverage": "slice_coverage.png",
     "slice_overlap": "slice_overlap.png",
 }
+#: The same for the multi-seed page (:func:`build_seed_report`; conf/base/catalog_experiment.yml
+#: writes the PNG under this name beside ``experiment_report.md``).
+SEED_REPORT_IMAGE_FILES = {"seed_spread": "experiment_seed_spread.png"}
+#: The trends figure's file, linked only when the report has trends (``build_slice_report(trends=...)``).
+TRENDS_IMAGE_FILES = {"slice_trends": "slice_trends.png"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,9 @@ def build_slice_report(
     seed_spread: pd.DataFrame | None = None,
     discovery: pd.DataFrame | None = None,
     class_names: Sequence[str] | None = None,
+    trends: pd.DataFrame | None = None,
+    trends_threshold: float | None = 0.1,
+    trends_model: str = "",
 ) -> SliceReport:
     """Draw the figures and render both documents.
 
@@ -72,25 +81,68 @@ def build_slice_report(
     ``slice, metric, model_a, model_b, difference, low, high, p_value, p_adjusted, verdict``,
     models by their display names; a value is bold only where it says the model is
     ``better`` than every other: without it nothing is bold), ``seed_spread`` (``model,
-    slice, metric, mean, std, min, max, n_seeds``; also whiskers in the figure),
+    slice, metric, mean, std, min, max, n_seeds``; beside each value and its interval, and
+    whiskers in the figure; :func:`build_seed_report` makes a page of it),
     ``discovery`` (``rank, predicate, n, error_rate, lift, low, high, p_adjusted,
     slicing_function``). ``class_names`` lists the classes by index: ``n_positive`` is then
-    headed ``n <class_names[1]>``.
+    headed ``n <class_names[1]>``. ``trends`` (:func:`slicekit.reporting.trends.slice_trends`'s
+    table of ``trends_model``) adds "Trends over the last N runs" and the figure ``slice_trends``,
+    a slice flagged where its predicted-positive rate moved more than ``trends_threshold``.
     """
-    image_files = {**IMAGE_FILES, **(image_files or {})}
+    image_files = {**IMAGE_FILES, **TRENDS_IMAGE_FILES, **(image_files or {})}
     content = report_content(
         scores, coverage, overlap, title=title, metric=metric, score_split=score_split,
         overlap_split=overlap_split, sources=sources, comparisons=comparisons,
         seed_spread=seed_spread, discovery=discovery, class_names=class_names,
+        trends=trends, trends_threshold=trends_threshold, trends_model=trends_model,
     )
     figures = plot_all(
         scores, coverage, overlap, metric=metric, overlap_split=overlap_split, score_split=score_split,
         seed_spread=seed_spread, class_names=class_names,
     )
+    if trends is not None:
+        figures["slice_trends"] = plot_trends(trends, metric=metric, metric_name=metric_label(metric), split=score_split)
     images = {name: figure_to_png(figure) for name, figure in figures.items()}
     return SliceReport(
         html=render_html(content, images),
         markdown=render_markdown(content, image_files),
+        figures=figures,
+        images=images,
+    )
+
+
+def build_seed_report(
+    scores: pd.DataFrame,
+    seed_spread: pd.DataFrame,
+    *,
+    title: str = "Spread over seeds",
+    metric: str = "f1",
+    score_split: str = "test",
+    sources: Mapping[str, str] | None = None,
+    paragraphs: Sequence[str] = (),
+    image_files: Mapping[str, str] | None = None,
+    class_names: Sequence[str] | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> SliceReport:
+    """The multi-seed page: per slice, each model's value with its interval beside its spread over seeds.
+
+    ``scores`` is :func:`~slicekit.reporting.tables.combine_slice_scores`'s table of the models
+    as trained once (with ``<metric>_low``/``<metric>_high`` intervals and ``insufficient``
+    flags where it has them); ``seed_spread`` (``model, slice, metric, mean, std, min, max,
+    n_seeds``) the same models trained over several seeds, by the same display names.
+    ``paragraphs`` join the introduction; ``colors`` (display name -> colour) keeps each model's
+    colour of the slice report. One figure, ``seed_spread`` (:data:`SEED_REPORT_IMAGE_FILES`),
+    rendered with the same templates as the slice report.
+    """
+    content = seed_report_content(
+        scores, seed_spread, title=title, metric=metric, score_split=score_split, sources=sources,
+        paragraphs=paragraphs, class_names=class_names, colors=colors,
+    )
+    figures = {"seed_spread": plot_seed_spread(scores, seed_spread, metric, split=score_split, colors=colors)}
+    images = {name: figure_to_png(figure) for name, figure in figures.items()}
+    return SliceReport(
+        html=render_html(content, images),
+        markdown=render_markdown(content, {**SEED_REPORT_IMAGE_FILES, **(image_files or {})}),
         figures=figures,
         images=images,
     )

@@ -36,6 +36,8 @@ from slicekit.monitoring.checks import COLUMNS as CHECK_COLUMNS
 from slicekit.monitoring.checks import evaluate_floors
 from slicekit.pipelines.slice_functions.nodes import apply_slicing_functions
 from slicekit.predictions import predictions_frame, split_predictions
+from slicekit.reporting.trends import batch_trends
+from slicekit.serving.bundle import CHUNK_ROWS  # the pyfunc's chunk: the same numbers
 from slicekit.slicing.scorer import slice_scores_table
 from slicekit.slicing.uncertainty import interval_columns, slice_masks
 
@@ -49,10 +51,6 @@ SUMMARY_COLUMNS = ["slice", "n", "share", "n_predicted_positive", "predicted_pos
 REALISED_COLUMNS = ["slice", "metric", "estimate", "low", "high", "realised", "covered", "n", "n_labelled",
                     "calibration", "estimated"]
 SLICE_PREFIX = "slice_"
-#: Rows featurized and predicted at once: a multiple of the models' batch of 4096, so every batch
-#: holds the rows it would hold in one call (the same numbers), and the features of a large batch
-#: never sit in memory whole.
-CHUNK_ROWS = 65_536
 
 
 def _as_pandas(frame: Any, name: str) -> pd.DataFrame:
@@ -180,6 +178,14 @@ def summarise_batch(batch_predictions: pd.DataFrame, batch_slice_matrix: np.reca
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def trend_batches(batch_slice_summary: pd.DataFrame, run_history: pd.DataFrame,
+                  reporting: Mapping[str, Any]) -> tuple[pd.DataFrame, Any]:
+    """``batch_trends`` and its plot: each slice's share of the batch and predicted-positive rate
+    over the last ``reporting.trends.last_runs`` batches read back from MLflow, this one the newest."""
+    last_runs = int(((reporting or {}).get("trends") or {}).get("last_runs", 20))
+    return batch_trends(run_history, batch_slice_summary, last_runs=last_runs)
+
+
 def batch_labels(batch: pd.DataFrame, labels: Any, data_processing: Mapping[str, Any]) -> pd.DataFrame:
     """``label`` (the class index) for each batch row, when known: from the ``batch_labels`` file
     (``inference.labels_path``: the batch as labelled later; by default the batch itself).
@@ -228,7 +234,8 @@ def score_batch(batch_slice_matrix: np.recarray, labels: pd.DataFrame, batch_pre
 def check_batch(batch_slice_scores: pd.DataFrame, monitoring: Mapping[str, Any]) -> pd.DataFrame:
     """``batch_slice_checks``: the gate's floors (``monitoring.checks``) on the labelled batch's
     scores, logged as one summary line; empty without labels. It does not raise: the run's
-    outputs are written whatever the verdict (the exit status is the tracking hooks' decision)."""
+    outputs are written whatever the verdict; ``ModelRegistryHook`` then tags the batch's MLflow run
+    and, under ``monitoring.policy: fail``, sets the exit status (:func:`slicekit.tracking.registry.batch_gate`)."""
     config = CheckConfig.from_params(monitoring)
     if len(batch_slice_scores) == 0:
         logger.info("batch gate: no labels, no checks (see batch_slice_estimates)")
@@ -249,9 +256,9 @@ def estimate_batch(
     reference_valid: pd.DataFrame, comments_valid: pd.DataFrame, slice_matrix_valid: np.recarray,
     batch_slice_matrix: np.recarray, batch_predictions: pd.DataFrame, monitoring: Mapping[str, Any],
 ) -> pd.DataFrame:
-    """``batch_slice_estimates``: each slice's accuracy, precision, recall and F1 estimated without
-    labels, from the champion's probabilities calibrated on its validation split; every row
-    ``estimated = True``."""
+    """``batch_slice_estimates``: each slice's ``monitoring.estimation.metrics`` (accuracy, precision,
+    recall, F1 for two classes; accuracy, micro and macro F1 for more) estimated without labels, from
+    the champion's probabilities calibrated on its validation split; every row ``estimated = True``."""
     config = (monitoring or {}).get("estimation") or {}
     calibrator = SliceCalibrator(config.get("method", "isotonic"), config.get("min_support", 50))
     _, valid_probs = split_predictions(reference_valid)

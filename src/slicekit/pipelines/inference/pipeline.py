@@ -14,6 +14,7 @@ from .nodes import (
     score_batch,
     slice_batch,
     summarise_batch,
+    trend_batches,
     validate_batch,
 )
 
@@ -33,6 +34,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                  outputs="batch_predictions", name="predict_batch"),
             Node(summarise_batch, inputs=["batch_predictions", "batch_slice_matrix", "params:monitoring"],
                  outputs="batch_slice_summary", name="summarise_batch"),
+            Node(trend_batches, inputs=["batch_slice_summary", "run_history", "params:reporting"],
+                 outputs=["batch_trends", "batch_trends_plot"], name="trend_batches"),
             Node(batch_labels, inputs=["inference_batch", "batch_labels", "params:data_processing"],
                  outputs="inference_batch_golds", name="batch_labels"),
             Node(score_batch, inputs=["batch_slice_matrix", "inference_batch_golds", "batch_predictions",

@@ -52,6 +52,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "slice_discovery",
                     "params:reporting",
                     "params:data_processing",
+                    "run_history",
                 ],
                 outputs={
                     "html": "slice_report_html",
@@ -59,6 +60,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "f1_plot": "slice_f1_plot",
                     "coverage_plot": "slice_coverage_plot",
                     "overlap_plot": "slice_overlap_plot",
+                    "trends": "slice_trends",
+                    "trends_plot": "slice_trends_plot",
                 },
                 name="render_slice_report",
             ),

@@ -1,4 +1,5 @@
-"""Nodes that train the torch models once per seed and summarize the seed-to-seed spread.
+"""Nodes that train the torch models once per seed, summarize the seed-to-seed spread and render
+the experiment's page (each model's score with its bootstrap interval beside that spread).
 
 Training and scoring are the ``slice_aware`` pipeline's own nodes, called with a copy of
 ``params:slice_aware`` whose ``seed`` is replaced: the experiment measures exactly the models
@@ -15,7 +16,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from slicekit.data.config import parse_config
 from slicekit.pipelines.slice_aware.nodes import score_model, train_oversampled, train_slice_aware
+from slicekit.reporting import build_seed_report, combine_slice_scores
+from slicekit.reporting.plots import MODEL_COLORS
 from slicekit.slicing.seed_spread import seed_spread
 
 logger = logging.getLogger(__name__)
@@ -113,3 +117,90 @@ def summarize_seed_spread(seed_scores: pd.DataFrame, experiment: dict) -> pd.Dat
     _, _, _, spread_split = _checked_experiment(experiment)
     rows = seed_scores[seed_scores["split"] == spread_split]
     return seed_spread(rows, keys=("model", "slice", "metric"))
+
+
+def score_reference_models(
+    X_train: sp.csr_matrix,
+    comments_train: pd.DataFrame,
+    slice_matrix_train: np.recarray,
+    X_valid: sp.csr_matrix,
+    comments_valid: pd.DataFrame,
+    slice_matrix_valid: np.recarray,
+    X_test: sp.csr_matrix,
+    comments_test: pd.DataFrame,
+    slice_matrix_test: np.recarray,
+    metrics: list[str] | str,
+    slice_aware: dict,
+    uncertainty: dict | None,
+    experiment: dict,
+) -> pd.DataFrame:
+    """Each model of ``experiment.models`` trained once with ``params:slice_aware`` as it is (its own
+    seed: the model ``slicing`` trains) and scored per slice on ``experiment.spread_split`` with
+    ``params:slice_scoring.uncertainty``'s intervals: the values the experiment page puts beside the
+    spread over seeds. On test these are ``slicing``'s ``<model>_slice_scores_test`` to the digit.
+    One long table, ``model`` (the parameter key) first."""
+    _, models, _, spread_split = _checked_experiment(experiment)
+    train = (X_train, comments_train, slice_matrix_train, X_valid, comments_valid, slice_matrix_valid)
+    data = {"valid": (X_valid, comments_valid, slice_matrix_valid), "test": (X_test, comments_test, slice_matrix_test)}
+    tables = {}
+    for name in models:
+        model = TRAINERS[name](*train, metrics, copy.deepcopy(dict(slice_aware)))
+        tables[name] = score_model(model, *data[spread_split], uncertainty=uncertainty)
+        logger.info("Reference %s (seed %s) scored on %s with intervals", name, slice_aware.get("seed"), spread_split)
+    return combine_slice_scores(tables)
+
+
+def _interval_sentence(uncertainty: dict | None, split: str) -> str:
+    """How the intervals were computed, from ``slice_scoring.uncertainty``."""
+    if not uncertainty or not uncertainty.get("enabled", True):
+        return "Intervals are off (slice_scoring.uncertainty.enabled is false): the values stand alone."
+    level = float(uncertainty.get("level", 0.95))
+    return (
+        f"Intervals: {level:.0%}, within each slice of {split}, as the slicing pipeline computes them "
+        f"(slice_scoring.uncertainty: {uncertainty.get('resamples')} bootstrap resamples, seed "
+        f"{uncertainty.get('seed')}, proportion_interval {uncertainty.get('proportion_interval')})."
+    )
+
+
+def render_experiment_report(
+    reference_scores: pd.DataFrame,
+    seed_spread: pd.DataFrame,
+    reporting: dict,
+    experiment: dict,
+    slice_aware: dict,
+    uncertainty: dict | None,
+    data_processing: dict,
+) -> dict[str, Any]:
+    """The experiment's page (HTML, Markdown and its figure), rendered whole before anything is
+    saved: per slice, each model's score with its interval beside the seed mean, sd, min and max.
+    Models are shown under their ``reporting.models`` names, the metric is ``reporting.metric``."""
+    seeds, models, _, spread_split = _checked_experiment(experiment)
+    names = {str(key): str(name) for key, name in dict(reporting["models"]).items()}
+    missing = [m for m in models if m not in names]
+    if missing:
+        raise ValueError(
+            f"reporting.models in conf/base/parameters_reporting.yml has no display name for experiment model(s) "
+            f"{missing} (experiment.models {_WHERE})."
+        )
+    paragraphs = [
+        f"Seeds: {', '.join(str(s) for s in seeds)} (experiment.seeds); every other parameter is the slice_aware "
+        f"pipeline's. The {spread_split} values are the models as the slicing pipeline trains them "
+        f"(slice_aware.seed = {slice_aware.get('seed')}), scored on the same rows.",
+        _interval_sentence(uncertainty, spread_split),
+        "This run trains and compares: it registers and promotes no model (that is the slicing run's gate).",
+    ]
+    # The slice report's order and colours (reporting.models), so a model looks the same on both pages.
+    order = {name: i for i, name in enumerate(names.values())}
+    scores = reference_scores.replace({"model": names})
+    scores = scores.iloc[scores["model"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    report = build_seed_report(
+        scores,
+        seed_spread.replace({"model": names}),
+        colors={name: MODEL_COLORS[i % len(MODEL_COLORS)] for name, i in order.items()},
+        title=str(experiment.get("title", "Spread over seeds")),
+        metric=reporting.get("metric", "f1"),
+        score_split=spread_split,
+        paragraphs=paragraphs,
+        class_names=list(parse_config(data_processing).class_names),
+    )
+    return {"html": report.html, "markdown": report.markdown, "plot": report.figures["seed_spread"]}
