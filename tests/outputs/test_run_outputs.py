@@ -3,6 +3,7 @@ last complete run, never a mix; the manifest names each file's sha256 and run.""
 
 import json
 import os
+import time
 
 import pandas as pd
 import pytest
@@ -157,3 +158,91 @@ def test_verify_names_a_committed_file_altered_later(tmp_path):
 def test_a_negative_retention_is_refused(tmp_path):
     with pytest.raises(ValueError, match="retention"):
         staging.OutputStage("r", tmp_path / "m.json", retention=-1)
+
+
+def staged_stage(project, value, run_id="2026-01-02T00.00.00.000Z"):
+    """A stage holding one new scores.csv, as a tracked run leaves it when every node succeeded."""
+    stage = staging.OutputStage(run_id, project / "data/run_outputs.json")
+    staging.activate(stage)
+    try:
+        AtomicDataset("pandas.CSVDataset", filepath=str(project / "data/08_reporting/scores.csv"),
+                      save_args={"index": False}).save(table(value))
+    finally:
+        staging.activate(None)
+    return stage
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_commit_awaiting_its_mlflow_run_is_finished_only_if_that_run_finished(tmp_path, finished):
+    run(tmp_path, 0.5)
+    stage = staged_stage(tmp_path, 0.25)
+    stage.prepare(mlflow_run_id="second", await_run=True)  # then the process dies
+    assert f1(tmp_path, "scores") == [0.5]  # nothing renamed before the run's end
+    asked = []
+    recovered = staging.recover(tmp_path / "data/run_outputs.json", run_finished=lambda r: asked.append(r) or finished)
+    assert asked == ["second"] and recovered is finished
+    assert f1(tmp_path, "scores") == ([0.25] if finished else [0.5])
+    last = json.loads((tmp_path / "data/run_outputs.json").read_text())["last_run"]["mlflow_run_id"]
+    assert last == ("second" if finished else "abc123")
+    assert not (tmp_path / "data/run_outputs.pending.json").exists()
+    assert not [f for f in files(tmp_path) if ".stage-" in f]
+    assert staging.verify(tmp_path / "data/run_outputs.json") == []
+
+
+def test_a_discarded_prepared_commit_leaves_no_journal_and_no_stage(tmp_path):
+    run(tmp_path, 0.5)
+    stage = staged_stage(tmp_path, 0.25)
+    stage.prepare(mlflow_run_id="second", await_run=True)
+    stage.discard([tmp_path / "data/08_reporting/scores.csv", tmp_path / "data/07_model_output/predictions.csv"])
+    assert f1(tmp_path, "scores") == [0.5]
+    assert not (tmp_path / "data/run_outputs.pending.json").exists()
+    assert not [f for f in files(tmp_path) if ".stage-" in f]
+
+
+def test_sigterm_during_the_renames_is_delivered_once_they_are_done(tmp_path, monkeypatch):
+    import signal
+
+    run(tmp_path, 0.5)
+    stage = staged_stage(tmp_path, 0.25)
+    stage.prepare(mlflow_run_id="second")
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(
+        (signum, f1(tmp_path, "scores"), (tmp_path / "data/run_outputs.pending.json").exists())))
+    real_replace = os.replace
+
+    def signalled_mid_commit(source, target):
+        if ".stage-" in str(source):
+            os.kill(os.getpid(), signal.SIGTERM)
+        real_replace(source, target)
+
+    monkeypatch.setattr(staging.os, "replace", signalled_mid_commit)
+    try:
+        stage.apply()
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGTERM, previous)
+    # delivered once, to the handler in place before, with every rename and the manifest done
+    assert received == [(signal.SIGTERM, [0.25], False)]
+
+
+def test_a_run_asked_to_stop_saves_nothing_more_even_if_the_signal_was_lost(tmp_path):
+    import signal
+
+    from slicekit.tracking import lifecycle
+
+    hook = RunOutputsHook()
+    guard = lifecycle.SignalGuard(lambda signum: None)
+    guard.install()
+    try:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # never reached
+        except SystemExit:
+            pass  # lost, as in a callback of C code that clears errors
+        for stop_point in (hook.before_node_run, hook.after_node_run, hook.before_dataset_saved):
+            with pytest.raises(SystemExit):
+                stop_point()
+    finally:
+        guard.install()  # what the next run does: the stop is over
+        guard.restore()
+    hook.before_dataset_saved()

@@ -85,6 +85,10 @@ class AtomicDataset(AbstractDataset[Any, Any]):
         inner = {k: v for k, v in self._dataset._describe().items() if k not in _PATH_KEYS}
         return {self._key: str(self._target), "dataset": type(self._dataset).__name__, **inner}
 
+    def _get_load_path(self) -> Path:
+        """The file a reader gets now: while a run lasts, its staged copy (what MLflow logs)."""
+        return self._read_path()
+
     def _read_path(self) -> Path:
         stage = staging.active_stage()
         return stage.read_path(self._target) if stage is not None else self._target

@@ -2,9 +2,11 @@
 
 Register it in ``settings.py``: ``HOOKS = (MlflowTrackingHook(), RunOutputsHook())``.
 ``conf/base/parameters_run_outputs.yml`` (``run_outputs: {manifest, retention}``)
-overrides its defaults. It commits before the tracking hook's ``after_pipeline_run``
-(``tryfirst``), so the MLflow run is still active (its id goes into the manifest) and
-the tracking hook logs the committed files.
+overrides its defaults. Its ``after_pipeline_run`` runs first (``tryfirst``) and prepares the
+commit: the journal names the MLflow run, still active, and the files stay staged, where the
+tracking hook logs them. The renames wait for that run to end (``lifecycle.when_ended``):
+``FINISHED`` commits them, any other end (SIGTERM, a failure while logging) discards them, so
+``data/run_outputs.json`` always names a FINISHED run. An untracked run commits at once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from kedro.io.core import generate_timestamp
 
 from slicekit.datasets.atomic import AtomicDataset
 from slicekit.outputs import staging
+from slicekit.tracking import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class RunOutputsHook:
         self._retention = retention
         self._stage: staging.OutputStage | None = None
         self._targets: list[Path] = []
+        self._mlflow_run_id: str | None = None
+        self._awaits_run = False
 
     @hook_impl(trylast=True)  # after the other hooks' checks: a run refused at start stages nothing
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -42,22 +47,45 @@ class RunOutputsHook:
         manifest = Path(settings.get("manifest", self._manifest))
         manifest = manifest if manifest.is_absolute() else project / manifest
         targets = [ds.target for ds in _atomic_outputs(pipeline, catalog)]
-        if staging.recover(manifest, targets):
+        if staging.recover(manifest, targets, run_finished=_run_finished_checker()):
             logger.warning("Finished the commit of outputs a killed run left half done (%s).", manifest)
-        self._stage = staging.OutputStage(
-            _run_id(run_params), manifest, settings.get("retention", self._retention)
-        )
-        self._targets = targets
-        staging.activate(self._stage)
+        stage = staging.OutputStage(_run_id(run_params), manifest, settings.get("retention", self._retention))
+        self._stage, self._targets = stage, targets
+        self._mlflow_run_id = _mlflow_run_id()
+        # the tracking hook's run: its end decides (a SIGTERM mid-node ends it KILLED: discarded)
+        self._awaits_run = lifecycle.when_ended(self._mlflow_run_id, lambda status: self._run_ended(stage, status))
+        staging.activate(stage)
+
+    # A run asked to stop (SIGTERM, SIGINT) writes nothing more, even if the signal's exception was lost.
+    @hook_impl(tryfirst=True)
+    def before_node_run(self) -> None:
+        lifecycle.raise_if_stopping()
+
+    @hook_impl(tryfirst=True)
+    def after_node_run(self) -> None:
+        lifecycle.raise_if_stopping()
+
+    @hook_impl(tryfirst=True)
+    def before_dataset_saved(self) -> None:
+        lifecycle.raise_if_stopping()
 
     @hook_impl(tryfirst=True)  # before the tracking hook logs the files and ends its MLflow run
     def after_pipeline_run(self, run_params: dict[str, Any], run_result: Any, pipeline: Any, catalog: Any) -> None:
-        stage, self._stage = self._stage, None
-        staging.activate(None)
+        lifecycle.raise_if_stopping()
+        stage = self._stage
         if stage is None:
             return
         stage.adopt(self._targets)
-        manifest = stage.commit(mlflow_run_id=_mlflow_run_id())
+        if self._awaits_run:  # the renames once the MLflow run has ended FINISHED (_run_ended)
+            if stage.prepare(mlflow_run_id=self._mlflow_run_id, await_run=True) is None:
+                return  # nothing written: data/ and its manifest stay as they are
+            logger.info("Committing %d staged outputs of run %s: journal written; they move into place once "
+                        "MLflow run %s ends FINISHED", len(stage.targets), stage.run_id, self._mlflow_run_id)
+            return
+        self._stage = None
+        staging.activate(None)
+        logger.info("Committing %d staged outputs of run %s", len(stage.targets), stage.run_id)
+        manifest = stage.commit(mlflow_run_id=self._mlflow_run_id or _mlflow_run_id())
         logger.info("Committed %d output files of run %s (%s)", len(manifest["outputs"]), stage.run_id, stage.manifest)
 
     @hook_impl
@@ -66,8 +94,25 @@ class RunOutputsHook:
         staging.activate(None)
         if stage is not None:
             stage.adopt(self._targets)
-            stage.discard()
+            stage.discard(self._targets)
             logger.warning("Run %s failed: its outputs were discarded; data/ holds the last complete run.", stage.run_id)
+
+    def _run_ended(self, stage: staging.OutputStage, status: str) -> None:
+        """The MLflow run ended: commit the prepared outputs if it FINISHED, else discard them."""
+        if self._stage is not stage:
+            return  # discarded already (a failed run)
+        self._stage = None
+        staging.activate(None)
+        if status == "FINISHED" and stage.prepared:
+            manifest = stage.apply()
+            logger.info("Committed %d output files of run %s (%s)", len(manifest["outputs"]), stage.run_id, stage.manifest)
+            return
+        stage.adopt(self._targets)
+        stage.discard(self._targets)
+        if status == "FINISHED":
+            return  # it wrote nothing
+        logger.warning("MLflow run %s ended %s: the outputs of run %s were discarded; data/ holds the last "
+                       "complete run.", self._mlflow_run_id, status, stage.run_id)
 
 
 def _atomic_outputs(pipeline: Any, catalog: Any) -> list[AtomicDataset]:
@@ -85,6 +130,28 @@ def _atomic_outputs(pipeline: Any, catalog: Any) -> list[AtomicDataset]:
 def _run_id(run_params: dict[str, Any]) -> str:
     """Kedro's session id (a UTC timestamp, so history directories sort by time)."""
     return str(run_params.get("run_id") or run_params.get("session_id") or generate_timestamp())
+
+
+def _run_finished_checker():
+    """``run_id -> whether that MLflow run ended FINISHED``, asked of this run's store; None untracked."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None or mlflow.active_run() is None:
+        return None
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow.get_tracking_uri())
+
+    def finished(run_id: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return client.get_run(run_id).info.status == "FINISHED"
+        except MlflowException as error:  # a run the store does not know did not finish; other errors raise
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            return False
+
+    return finished
 
 
 def _mlflow_run_id() -> str | None:

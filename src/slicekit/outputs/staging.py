@@ -9,8 +9,13 @@ then moves every staged output into place and writes the manifest
 The commit is a roll-forward journal: the list of moves is written first (the commit
 point), then the renames, then the manifest. A run killed before the journal leaves
 its targets as they were (its stage directories are removed by the next run); one
-killed during the renames is finished by :func:`recover` at the next run's start. The
-files an output replaces are kept under ``data/.history/<run>/`` for the last
+killed during the renames is finished by :func:`recover` at the next run's start.
+SIGTERM and SIGINT wait for the renames to end, so only a SIGKILL or a power cut leaves
+them half done. A tracked run commits in two steps: :meth:`OutputStage.prepare` writes the
+journal marked as awaiting its MLflow run's end, and :meth:`OutputStage.apply` renames once
+that run is FINISHED; :func:`recover` finishes such a journal only if the run did finish,
+and otherwise drops it, so ``data/`` never holds the files of a run the store calls KILLED.
+The files an output replaces are kept under ``data/.history/<run>/`` for the last
 ``retention`` runs, then pruned. No Kedro here: :mod:`slicekit.outputs.hook` drives it.
 """
 
@@ -19,16 +24,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
+import signal
+import threading
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from slicekit.atomic import atomic_path, pid_alive, remove_tree, sha256_file
 
 STAGE_PREFIX = ".stage-"
 HISTORY_DIR = ".history"
 MANIFEST_VERSION = 1
+#: Journal key: the MLflow run whose FINISHED end the renames wait for.
+AWAITS_RUN = "awaits_mlflow_run"
+
+logger = logging.getLogger(__name__)
 
 _active: "OutputStage | None" = None
 
@@ -55,6 +67,7 @@ class OutputStage:
         self.retention = retention
         self._directory_name = f"{STAGE_PREFIX}{os.getpid()}-{_safe(self.run_id)}"
         self._staged: dict[Path, Path] = {}
+        self._journal: dict[str, Any] | None = None  # prepared, not applied yet
 
     def staged_path(self, target: str | os.PathLike) -> Path:
         """Where this run writes ``target``: in its stage directory beside the target."""
@@ -81,14 +94,31 @@ class OutputStage:
     def targets(self) -> list[Path]:
         return sorted(self._staged)
 
-    def discard(self) -> None:
-        """Forget this run's outputs: the targets keep the last complete run's files."""
-        for directory in {staged.parent for staged in self._staged.values()}:
+    def discard(self, targets: list[Path] = ()) -> None:
+        """Forget this run's outputs (and its prepared journal): the targets keep the last complete
+        run's files. ``targets``: also remove this run's stage directories beside them, even those
+        holding only a write that was interrupted."""
+        directories = {staged.parent for staged in self._staged.values()}
+        directories |= {self.staged_path(target).parent for target in targets}
+        with _manifest_lock(self.manifest):  # also a journal written just before a signal stopped prepare()
+            journal = _read_journal(self.manifest)
+            if journal is not None and journal.get("pid") == os.getpid() and journal.get("run_id") == self.run_id:
+                _drop_journal(self.manifest, journal)
+        self._journal = None
+        for directory in directories:
             remove_tree(directory)
         self._staged.clear()
 
     def commit(self, mlflow_run_id: str | None = None) -> dict[str, Any]:
         """Move every staged output into place, then write the manifest; returns the manifest."""
+        if self.prepare(mlflow_run_id) is None:  # nothing written: data/ and its manifest stay as they are
+            return read_manifest(self.manifest)
+        return self.apply()
+
+    def prepare(self, mlflow_run_id: str | None = None, await_run: bool = False) -> dict[str, Any] | None:
+        """Write the journal (what moves where, each file's sha256), renaming nothing yet; returns it,
+        or None when the run wrote nothing. ``await_run``: the journal counts only once the MLflow
+        run is FINISHED (:func:`recover` drops it otherwise)."""
         moves, outputs = [], {}
         for target, staged in sorted(self._staged.items()):
             if not os.path.lexists(staged):
@@ -101,14 +131,30 @@ class OutputStage:
                     "kedro_run": self.run_id,
                     "mlflow_run_id": mlflow_run_id,
                 }
-        if not moves:  # nothing written: data/ and its manifest stay as they are
-            return read_manifest(self.manifest)
+        if not moves:
+            return None
         journal = {"run_id": self.run_id, "mlflow_run_id": mlflow_run_id, "retention": self.retention,
-                   "moves": moves, "outputs": outputs}
+                   "pid": os.getpid(), "moves": moves, "outputs": outputs}
+        if await_run:
+            journal[AWAITS_RUN] = mlflow_run_id
         with _manifest_lock(self.manifest):
-            _write_json(journal_path(self.manifest), journal)  # the commit point
-            manifest = _apply_journal(self.manifest, journal)
-        self._staged.clear()
+            _write_json(journal_path(self.manifest), journal)  # the commit point, unless it awaits the run
+        self._journal = journal
+        return journal
+
+    @property
+    def prepared(self) -> bool:
+        return self._journal is not None
+
+    def apply(self) -> dict[str, Any]:
+        """The renames of the prepared journal, then the manifest; returns the manifest. SIGTERM and
+        SIGINT are held until it is done."""
+        if self._journal is None:
+            raise RuntimeError(f"run {self.run_id}: apply() needs a prepared journal (prepare() first).")
+        with _manifest_lock(self.manifest), _signals_held():
+            manifest = _apply_journal(self.manifest, self._journal)
+            self._journal = None
+            self._staged.clear()
         return manifest
 
 
@@ -124,16 +170,36 @@ def read_manifest(manifest: str | os.PathLike) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def recover(manifest: str | os.PathLike, output_targets: list[Path] = ()) -> bool:
+def recover(
+    manifest: str | os.PathLike,
+    output_targets: list[Path] = (),
+    run_finished: Callable[[str], bool] | None = None,
+) -> bool:
     """Finish a commit a killed run left half done, and remove the stage directories of dead
-    runs beside ``output_targets``; returns whether a commit was finished."""
+    runs beside ``output_targets``; returns whether a commit was finished.
+
+    A journal that awaits its MLflow run is finished only if ``run_finished(run_id)`` says that
+    run ended FINISHED; otherwise (or with no ``run_finished``) it is dropped with its stages, and
+    data/ keeps the last complete run. A journal whose writer still runs is left alone.
+    """
     manifest = Path(manifest).absolute()
     finished = False
     with _manifest_lock(manifest):
-        journal = journal_path(manifest)
-        if journal.is_file():
-            _apply_journal(manifest, json.loads(journal.read_text(encoding="utf-8")))
-            finished = True
+        journal = _read_journal(manifest)
+        if journal is not None:
+            writer = journal.get("pid")
+            awaited = journal.get(AWAITS_RUN)
+            if writer is not None and int(writer) != os.getpid() and pid_alive(writer):
+                pass  # its run is still ending: not ours to judge
+            elif awaited is None or (run_finished is not None and run_finished(awaited)):
+                _apply_journal(manifest, journal)
+                finished = True
+            else:
+                _drop_journal(manifest, journal)
+                logger.warning(
+                    "Dropped the outputs of kedro run %s: its MLflow run %s did not finish; data/ keeps the "
+                    "last complete run.", journal.get("run_id"), awaited,
+                )
     for directory in sorted({Path(t).absolute().parent for t in output_targets}):
         if not directory.is_dir():
             continue
@@ -194,6 +260,42 @@ def _apply_journal(manifest: Path, journal: Mapping[str, Any]) -> dict[str, Any]
         remove_tree(directory)
     prune_history(root / HISTORY_DIR, retention)
     return committed
+
+
+def _read_journal(manifest: Path) -> dict[str, Any] | None:
+    path = journal_path(manifest)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _drop_journal(manifest: Path, journal: Mapping[str, Any]) -> None:
+    """Forget a prepared commit: its journal, then its stage directories (nothing was renamed yet)."""
+    journal_path(manifest).unlink(missing_ok=True)
+    for directory in {Path(m["staged"]).parent for m in journal["moves"]}:
+        remove_tree(directory)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGTERM and SIGINT received in the block are delivered when it ends (to the handlers it
+    found), so they never stop a commit halfway. Only the main thread handles signals; elsewhere
+    this holds nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(signum)
+        if handler is not None:  # None: installed outside Python, cannot be put back
+            previous[signum] = handler
+            signal.signal(signum, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 def prune_history(history_root: Path, retention: int) -> list[Path]:

@@ -5,7 +5,13 @@ A run records the process that owns it (tags ``slicekit.pid``, ``slicekit.hostna
 gone (a SIGKILL, a power cut) is ended ``KILLED`` by the next run of the same project on the
 same store and host, with a log line naming it. SIGTERM and SIGINT are caught while a run is
 live (:class:`SignalGuard`): the run ends ``KILLED`` with the running node in the tag
-``kedro.killed_in_node``; SIGTERM exits with 143, SIGINT raises ``KeyboardInterrupt``.
+``kedro.killed_in_node``; SIGTERM exits with 143, SIGINT raises ``KeyboardInterrupt``, and again
+at the next node or save (:func:`raise_if_stopping`) should that exception be lost.
+
+What must follow the run's end waits for it with :func:`when_ended` (the run's outputs are
+committed only once it is ``FINISHED``, so ``data/`` never holds the files of a run the store
+calls KILLED). A signal that arrives while a run is being ended stops the process without
+ending it again: the status being recorded stands.
 """
 
 from __future__ import annotations
@@ -45,6 +51,38 @@ class TrackedRun:
     previous_uri: str | None
     pid: int = field(default_factory=os.getpid)
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+
+
+#: Runs this process started and has not ended yet, each with what waits for its end.
+_waiting: dict[str, list[Callable[[str], None]]] = {}
+#: The run being ended now (its status is being recorded), or None.
+_ending: str | None = None
+#: The signal that asked this process to stop (SIGTERM, SIGINT), until a guard is installed again.
+_stopping: int | None = None
+
+
+def raise_if_stopping() -> None:
+    """Stop again if a signal asked to and the process went on: the handler's exception can be lost
+    when it is raised inside a Python callback of C code that clears errors (torch's argument
+    parsing does), and the run would continue. Called at safe points (before and after each node,
+    before each save): SIGTERM exits with 143, SIGINT raises ``KeyboardInterrupt``."""
+    if _stopping is None:
+        return
+    if _stopping == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + _stopping)
+
+
+def when_ended(run_id: str | None, callback: Callable[[str], None]) -> bool:
+    """Call ``callback(status)`` once :func:`end_run` has ended ``run_id`` (FINISHED, FAILED, KILLED).
+
+    Returns False, registering nothing, when this process did not start that run with
+    :func:`start_run` or has ended it already: the caller then cannot wait for its end.
+    """
+    if run_id is None or run_id not in _waiting:
+        return False
+    _waiting[run_id].append(callback)
+    return True
 
 
 def _process_started(pid: int) -> str | None:
@@ -168,6 +206,7 @@ def start_run(
     finally:
         if lock is not None:
             lock.release()
+    _waiting[run.info.run_id] = []
     return TrackedRun(
         run_id=run.info.run_id,
         client=client,
@@ -179,17 +218,28 @@ def start_run(
 
 
 def end_run(run: TrackedRun, status: str) -> None:
-    """End ``run`` with ``status`` (FINISHED, FAILED, KILLED) and put ``$MLFLOW_TRACKING_URI`` back."""
+    """End ``run`` with ``status`` (FINISHED, FAILED, KILLED), put ``$MLFLOW_TRACKING_URI`` back, then
+    call what waits for its end (:func:`when_ended`). Called again for the run being ended (by a
+    signal's handler, lower in this stack), it does nothing: the status being recorded stands."""
     import mlflow
 
+    global _ending
+    if _ending == run.run_id:
+        return  # ended now, lower in this stack (a signal's handler): that status stands
+    _ending = run.run_id
     try:
-        active = mlflow.active_run()
-        if active is not None and active.info.run_id == run.run_id:
-            mlflow.end_run(status=status)
-        else:
-            run.client.set_terminated(run.run_id, status=status)
+        try:
+            active = mlflow.active_run()
+            if active is not None and active.info.run_id == run.run_id:
+                mlflow.end_run(status=status)
+            else:
+                run.client.set_terminated(run.run_id, status=status)
+        finally:
+            mlflow.set_tracking_uri(run.previous_uri)  # None: back to MLflow's own default
+        for callback in _waiting.pop(run.run_id, []):
+            callback(status)
     finally:
-        mlflow.set_tracking_uri(run.previous_uri)  # None: back to MLflow's own default
+        _ending = None
 
 
 class SignalGuard:
@@ -207,6 +257,8 @@ class SignalGuard:
         self._previous: dict[int, Any] = {}
 
     def install(self) -> None:
+        global _stopping
+        _stopping = None  # a new run: an earlier interrupt (a notebook's) is over
         if self._previous or threading.current_thread() is not threading.main_thread():
             return
         for signum in self.SIGNALS:
@@ -218,11 +270,19 @@ class SignalGuard:
             signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: Any) -> None:
+        global _stopping
         self.restore()  # a second signal gets the default behaviour
-        try:
-            self._on_signal(signum)
-        except Exception:  # noqa: BLE001 - still stop, whatever failed while recording it
-            logger.exception("Could not record the interrupted run in MLflow")
+        _stopping = signum  # if the exception below is lost, raise_if_stopping() stops at the next safe point
+        if _ending is not None:
+            logger.warning(
+                "%s received while MLflow run %s was being ended: it keeps that status; stopping.",
+                signal.Signals(signum).name, _ending,
+            )
+        else:
+            try:
+                self._on_signal(signum)
+            except Exception:  # noqa: BLE001 - still stop, whatever failed while recording it
+                logger.exception("Could not record the interrupted run in MLflow")
         if signum == signal.SIGINT:
             raise KeyboardInterrupt  # as Python does: a notebook cell stops, `kedro run` exits non-zero
         raise SystemExit(128 + signum)
