@@ -42,6 +42,20 @@ def run_pipeline(project: Path, pipeline: str = "slicing", extra_params: dict | 
         session.run(pipeline_names=[pipeline])
 
 
+def run_slicing_in(project: Path, spam_data_dir: Path) -> None:
+    """``kedro run --pipelines slicing`` in ``project`` (as its working directory), reading the
+    tutorial's data from ``spam_data_dir``."""
+    import pytest
+
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("SPAM_DATA_DIR", str(spam_data_dir))
+    monkeypatch.chdir(project)
+    try:
+        run_pipeline(project)
+    finally:
+        monkeypatch.undo()
+
+
 def kedro_subprocess(project: Path, *args: str, env: dict[str, str] | None = None, log_name: str = "kedro.log"):
     """Start ``.venv/bin/kedro <args>`` in ``project`` as a real process (its own process group).
 

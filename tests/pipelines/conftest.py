@@ -5,18 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from project_copy import make_project_copy, run_pipeline
+from project_copy import make_project_copy, run_slicing_in
 
 
 @pytest.fixture(scope="session")
 def slicing_run(tmp_path_factory, spam_data_dir) -> Path:
     """A project copy after one ``kedro run --pipelines slicing``; its data/ holds every output."""
     project = make_project_copy(tmp_path_factory.mktemp("project"))
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setenv("SPAM_DATA_DIR", str(spam_data_dir))
-    monkeypatch.chdir(project)
-    try:
-        run_pipeline(project)
-    finally:
-        monkeypatch.undo()
+    run_slicing_in(project, spam_data_dir)
     return project
+

@@ -240,19 +240,13 @@ def test_a_parameter_naming_another_model_stops_the_report_naming_both_lists(see
 def test_a_second_slicing_run_reports_the_first_as_its_trend(slicing_run, tmp_path, spam_data_dir):
     """The second run reads the first back from MLflow: same data and seeds, so both points agree,
     and the predicted-positive rate is the slice-aware model's share of predicted spam."""
-    from project_copy import run_pipeline
+    from project_copy import run_slicing_in
     from slicekit.reporting.trends import CURRENT_LABEL, POSITIVE_RATE
 
     first = (slicing_run / REPORT / "slice_report.html").read_text(encoding="utf-8")
     assert "Trends over the last 1 run<" in first and "no earlier finished run" in first
     project = shutil.copytree(slicing_run, tmp_path / "project", symlinks=True)
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setenv("SPAM_DATA_DIR", str(spam_data_dir))
-    monkeypatch.chdir(project)
-    try:
-        run_pipeline(project)
-    finally:
-        monkeypatch.undo()
+    run_slicing_in(project, spam_data_dir)
 
     html = (project / REPORT / "slice_report.html").read_text(encoding="utf-8")
     assert 'id="trends"' in html and "Trends over the last 2 runs<" in html

@@ -155,17 +155,24 @@ def report_content(
     ]
     if facts.has_intervals:
         intro.append("Error bars, and the ranges in brackets after a value, are the intervals the scores tables give.")
-    if facts.any_insufficient:
-        intro.append("Slices with too few rows (or too few of a class) to judge are greyed and marked insufficient, with the reason.")
-    if facts.class_names:
-        intro.append(
-            "Classes: " + ", ".join(f"{name} ({i})" for i, name in enumerate(facts.class_names))
-            + f"; “{facts.positives_header}” counts each slice's rows of class 1."
-        )
+    intro.extend(_reading_notes(facts))
     models = tuple(
         Model(name, MODEL_COLORS[i % len(MODEL_COLORS)], sources.get(name, "")) for i, name in enumerate(facts.models)
     )
     return Content(title=title, intro=tuple(intro), models=models, sections=tuple(sections))
+
+
+def _reading_notes(facts: _Facts) -> list[str]:
+    """The introduction's notes on greyed slices and class names, as both pages say them."""
+    notes = []
+    if facts.any_insufficient:
+        notes.append("Slices with too few rows (or too few of a class) to judge are greyed and marked insufficient, with the reason.")
+    if facts.class_names:
+        notes.append(
+            "Classes: " + ", ".join(f"{name} ({i})" for i, name in enumerate(facts.class_names))
+            + f"; “{facts.positives_header}” counts each slice's rows of class 1."
+        )
+    return notes
 
 
 def seed_report_content(
@@ -207,13 +214,7 @@ def seed_report_content(
         "between two models no larger than these is no reason to prefer one.",
         *paragraphs,
     ]
-    if facts.any_insufficient:
-        intro.append("Slices with too few rows (or too few of a class) to judge are greyed and marked insufficient, with the reason.")
-    if facts.class_names:
-        intro.append(
-            "Classes: " + ", ".join(f"{name} ({i})" for i, name in enumerate(facts.class_names))
-            + f"; “{facts.positives_header}” counts each slice's rows of class 1."
-        )
+    intro.extend(_reading_notes(facts))
     sections = (
         _spread_beside_interval_section(seed_spread, facts, score_split),
         _seed_spread_section(seed_spread, facts, score_split, title="Every metric over seeds", whiskers=False),
