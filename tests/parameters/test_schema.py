@@ -8,6 +8,15 @@ from slicekit.parameters import ParameterError, Parameters, check_parameters, fi
 from shipped_parameters import ENVIRONMENTS, load_parameters
 
 
+def _set(params: dict, path: str, value) -> None:
+    """Put ``value`` at the dotted ``path`` of the parameters."""
+    *keys, last = path.split(".")
+    target = params
+    for key in keys:
+        target = target[key]
+    target[last] = value
+
+
 def _at(params: dict, path: str) -> list[str]:
     """The messages of the violations at exactly ``path``."""
     return [v.allowed for v in find_violations(params) if v.path == path]
@@ -124,11 +133,7 @@ def test_every_violation_is_listed_at_once(params):
     ],
 )
 def test_seeds_are_non_negative_ints(params, path, value):
-    block, *keys = path.split(".")
-    target = params[block]
-    for key in keys[:-1]:
-        target = target[key]
-    target[keys[-1]] = value
+    _set(params, path, value)
     assert [v.path for v in find_violations(params)] == [path]
 
 
@@ -145,11 +150,7 @@ def test_seeds_are_non_negative_ints(params, path, value):
     ],
 )
 def test_probabilities_lie_in_their_open_interval(params, path, value):
-    block, *keys = path.split(".")
-    target = params[block]
-    for key in keys[:-1]:
-        target = target[key]
-    target[keys[-1]] = value
+    _set(params, path, value)
     assert [v.path for v in find_violations(params)] == [path]
 
 

@@ -175,13 +175,8 @@ def run_tutorial(library: str, data: dict) -> dict:
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one torch thread is fastest, and does not oversubscribe a shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+#: Tiny tensors: one torch thread (tests/slicing/conftest.py) is fastest on a shared machine.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
